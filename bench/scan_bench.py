@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Whole-process benchmark of `bulwark scan` next to the parse-only limit.
+
+Generates a fixed corpus of realistic telemetry (scripts/gen-telemetry, ~430-byte
+events, seed 7), checks that bulwark's pass-through output is byte-identical to
+the clean input, then times, in the same run and interleaved, R repetitions of:
+
+  parse_only   simdjson On-Demand visiting every string (one thread)
+  scan w=1     bulwark scan --out /dev/null with one worker
+  scan w=all   bulwark scan with one worker per core
+
+Reported: medians (and min..max) of wall time, events/s, MB/s, and events per
+CPU-second (user+sys of the whole process, start-up included), plus the ratio
+of scan w=1 to parse_only per CPU-second.
+
+    bench/scan_bench.py --build build --events 200000 --runs 5
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def timed(cmd, stdout=subprocess.DEVNULL):
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE)
+    _, status, rusage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit("failed: %s\n%s" % (" ".join(cmd), err))
+    return wall, rusage.ru_utime + rusage.ru_stime
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--events", type=int, default=200000)
+    ap.add_argument("--runs", type=int, default=5)
+    a = ap.parse_args()
+
+    bulwark = os.path.join(a.build, "src/app/bulwark")
+    parse_only = os.path.join(a.build, "bench/parse_only")
+    work = tempfile.mkdtemp(prefix="bulwark-bench-")
+    corpus = os.path.join(work, "events.ndjson")
+    with open(corpus, "w") as f:
+        subprocess.run([os.path.join(ROOT, "scripts/gen-telemetry"), "--events", str(a.events),
+                        "--seed", "7"], stdout=f, check=True)
+    size = os.path.getsize(corpus)
+    cfgs = {}
+    for name, workers in (("w1", 1), ("wall", 0)):
+        cfgs[name] = os.path.join(work, name + ".yaml")
+        with open(cfgs[name], "w") as f:
+            f.write("workers: %d\n" % workers)
+
+    # Verify before timing: clean input passes through byte-identical.
+    out = os.path.join(work, "out.ndjson")
+    subprocess.run([bulwark, "scan", "-c", cfgs["wall"], "--in", corpus, "--out", out],
+                   check=True, stderr=subprocess.DEVNULL)
+    with open(corpus, "rb") as f1, open(out, "rb") as f2:
+        if f1.read() != f2.read():
+            sys.exit("verification failed: pass-through output differs from the clean input")
+    os.remove(out)
+    check = subprocess.run([parse_only, corpus], capture_output=True, text=True, check=True)
+    if "lines=%d " % a.events not in check.stdout:
+        sys.exit("verification failed: parse_only saw %s" % check.stdout)
+
+    cases = {
+        "parse_only (simdjson, every string, 1 thread)": [parse_only, corpus],
+        "bulwark scan, 1 worker": [bulwark, "scan", "-c", cfgs["w1"], "--in", corpus,
+                                   "--out", "/dev/null"],
+        "bulwark scan, %d workers" % os.cpu_count(): [bulwark, "scan", "-c", cfgs["wall"],
+                                                      "--in", corpus, "--out", "/dev/null"],
+    }
+    results = {k: [] for k in cases}
+    for _ in range(a.runs):  # interleaved, so machine noise hits every case alike
+        for name, cmd in cases.items():
+            results[name].append(timed(cmd))
+
+    def fmt_range(vals, f):
+        return "%s (%s..%s)" % (f(statistics.median(vals)), f(min(vals)), f(max(vals)))
+
+    print("corpus: %d events, %.1f MB (%.0f bytes/event), %d runs each, medians (min..max)\n"
+          % (a.events, size / 1e6, size / a.events, a.runs))
+    print("| case | wall s | events/s | MB/s | events per CPU-second |")
+    print("|---|---|---|---|---|")
+    per_cpu = {}
+    for name, rs in results.items():
+        walls = [w for w, _ in rs]
+        eps = [a.events / w for w, _ in rs]
+        mbs = [size / w / 1e6 for w, _ in rs]
+        epc = [a.events / c for _, c in rs]
+        per_cpu[name] = statistics.median(epc)
+        print("| %s | %s | %s | %s | %s |" % (
+            name, fmt_range(walls, lambda v: "%.3f" % v), fmt_range(eps, lambda v: "%.0f" % v),
+            fmt_range(mbs, lambda v: "%.0f" % v), fmt_range(epc, lambda v: "%.0f" % v)))
+    names = list(cases)
+    print("\nscan (1 worker) / parse_only, events per CPU-second: %.2f"
+          % (per_cpu[names[1]] / per_cpu[names[0]]))
+    os.remove(corpus)
+
+
+if __name__ == "__main__":
+    main()

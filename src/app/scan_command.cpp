@@ -1,0 +1,116 @@
+#include "app/cli.hpp"
+#include "pipeline/ndjson.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <string>
+#include <unistd.h>
+
+namespace bulwark::app {
+namespace {
+
+/// An open file descriptor that closes itself.
+class fd_owner {
+public:
+  fd_owner() = default;
+  explicit fd_owner(int fd) : fd_(fd) {}
+  fd_owner(fd_owner&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  fd_owner& operator=(fd_owner&& o) noexcept {
+    std::swap(fd_, o.fd_);
+    return *this;
+  }
+  fd_owner(const fd_owner&) = delete;
+  fd_owner& operator=(const fd_owner&) = delete;
+  ~fd_owner() {
+    if (fd_ > 2) ::close(fd_);
+  }
+  int get() const noexcept { return fd_; }
+
+private:
+  int fd_ = -1;
+};
+
+/// Opens `path` for the option `flag`; "-" means stdin/stdout. Prints why on failure.
+bool open_path(const char* flag, const std::string& path, bool for_write, mode_t mode,
+               fd_owner& fd) {
+  if (path == "-") {
+    fd = fd_owner(for_write ? 1 : 0);
+    return true;
+  }
+  const int flags = for_write ? (O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC) : (O_RDONLY | O_CLOEXEC);
+  const int f = ::open(path.c_str(), flags, mode);
+  if (f < 0) {
+    std::fprintf(stderr, "bulwark scan: %s %s: cannot open for %s: %s\n", flag, path.c_str(),
+                 for_write ? "writing" : "reading", std::strerror(errno));
+    return false;
+  }
+  fd = fd_owner(f);
+  return true;
+}
+
+void print_summary(const pipeline::ndjson_result& r, std::uint64_t alerts) {
+  const auto& t = r.totals;
+  const double secs = r.seconds > 0 ? r.seconds : 1e-9;
+  std::string reasons;
+  for (std::size_t i = 1; i < t.rejected_by_reason.size(); ++i) {
+    if (t.rejected_by_reason[i] == 0) continue;
+    reasons += " rejected.";
+    reasons += json::to_string(static_cast<json::error>(i));
+    reasons += '=';
+    reasons += std::to_string(t.rejected_by_reason[i]);
+  }
+  std::fprintf(stderr,
+               "bulwark scan: lines_in=%llu lines_out=%llu clean=%llu redacted=%llu flagged=%llu "
+               "quarantined=%llu rejected=%llu alerts=%llu bytes_in=%llu seconds=%.3f "
+               "events_per_s=%.0f mb_per_s=%.1f%s\n",
+               static_cast<unsigned long long>(r.lines), static_cast<unsigned long long>(t.records),
+               static_cast<unsigned long long>(t.count(verdict::clean)),
+               static_cast<unsigned long long>(t.count(verdict::redacted)),
+               static_cast<unsigned long long>(t.count(verdict::flagged)),
+               static_cast<unsigned long long>(t.count(verdict::quarantined)),
+               static_cast<unsigned long long>(t.count(verdict::rejected)),
+               static_cast<unsigned long long>(alerts),
+               static_cast<unsigned long long>(r.bytes_read), r.seconds,
+               static_cast<double>(r.lines) / secs, static_cast<double>(r.bytes_read) / secs / 1e6,
+               reasons.c_str());
+}
+
+} // namespace
+
+int scan_command(const scan_args& args) {
+  auto opts = load_config(args.config);
+  if (!opts) return bad_usage;
+
+  // Every path is opened before any input is read, so a bad path fails fast
+  // with exit 2 and no partial output.
+  fd_owner in, out, alerts, dlq, quarantine;
+  if (!open_path("--in", args.in, false, 0, in)) return bad_usage;
+  if (!open_path("--out", args.out, true, 0644, out)) return bad_usage;
+  // Dead letters and quarantined records hold (redacted) raw input: owner only.
+  if (!args.dlq.empty() && !open_path("--dlq", args.dlq, true, 0600, dlq)) return bad_usage;
+  if (!args.quarantine.empty() &&
+      !open_path("--quarantine", args.quarantine, true, 0600, quarantine))
+    return bad_usage;
+  if (!args.alerts.empty() && !open_path("--alerts", args.alerts, true, 0644, alerts))
+    return bad_usage;
+
+  pipeline::ndjson_io io;
+  io.in = in.get();
+  io.out = out.get();
+  io.dlq = dlq.get();
+  io.quarantine = quarantine.get();
+  io.in_name = args.in == "-" ? "stdin" : args.in;
+
+  const pipeline::ndjson_result r = pipeline::run_ndjson(*opts, io);
+  if (!r.error.empty()) {
+    std::fprintf(stderr, "bulwark scan: %s\n", r.error.c_str());
+    print_summary(r, 0);
+    return runtime_failure;
+  }
+  print_summary(r, 0);
+  return ok;
+}
+
+} // namespace bulwark::app

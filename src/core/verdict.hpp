@@ -1,0 +1,63 @@
+#pragma once
+/// Verdicts, finding categories and actions: the vocabulary of SPEC §3.
+#include <cstdint>
+#include <string_view>
+
+namespace bulwark {
+
+/// What happened to one input record. Exactly one per record.
+enum class verdict : std::uint8_t { clean, redacted, flagged, quarantined, rejected };
+
+/// What kind of sensitive or hostile content a finding is.
+enum class category : std::uint8_t { secret, pii, prompt_leak, injection };
+
+/// What was done to a matched span.
+enum class action : std::uint8_t { tag, hash, mask, drop, defuse };
+
+constexpr std::string_view to_string(verdict v) noexcept {
+  switch (v) {
+  case verdict::clean:
+    return "clean";
+  case verdict::redacted:
+    return "redacted";
+  case verdict::flagged:
+    return "flagged";
+  case verdict::quarantined:
+    return "quarantined";
+  case verdict::rejected:
+    return "rejected";
+  }
+  return "unknown";
+}
+
+constexpr std::string_view to_string(category c) noexcept {
+  switch (c) {
+  case category::secret:
+    return "secret";
+  case category::pii:
+    return "pii";
+  case category::prompt_leak:
+    return "prompt_leak";
+  case category::injection:
+    return "injection";
+  }
+  return "unknown";
+}
+
+constexpr std::string_view to_string(action a) noexcept {
+  switch (a) {
+  case action::tag:
+    return "tag";
+  case action::hash:
+    return "hash";
+  case action::mask:
+    return "mask";
+  case action::drop:
+    return "drop";
+  case action::defuse:
+    return "defuse";
+  }
+  return "unknown";
+}
+
+} // namespace bulwark

@@ -1,0 +1,46 @@
+#pragma once
+/// `bulwark scan`'s engine: NDJSON in, exactly one NDJSON line out per input
+/// line, in input order, using every worker thread.
+///
+///   reader (calling thread) ─▶ batches ─▶ workers (processor each) ─▶ writer (in order)
+///
+/// Invariants:
+///  1. Output line i corresponds to input line i, whatever the worker count.
+///  2. Memory is bounded: at most `2 × workers + 2` batches exist, each about
+///     `batch_bytes` plus at most one over-long line, which is kept only up to
+///     `4 × limits.max_event_bytes` (the rest is counted, not stored).
+///  3. A line longer than that is still rejected whole; its DLQ record holds the
+///     kept prefix, `"truncated":true` and its real size in `bytes`.
+#include "config/options.hpp"
+#include "pipeline/processor.hpp"
+
+#include <string>
+
+namespace bulwark::pipeline {
+
+/// File descriptors the scan reads and writes; -1 means "not wanted" (the
+/// records are then counted only).
+struct ndjson_io {
+  int in = 0;
+  int out = 1;
+  int dlq = -1;
+  int quarantine = -1;
+  std::string in_name = "-"; ///< for error messages
+};
+
+struct ndjson_result {
+  stats totals;
+  std::uint64_t lines = 0;
+  std::uint64_t bytes_read = 0; ///< input bytes, newlines included
+  double seconds = 0;
+  std::string error; ///< empty on success; else what failed (I/O), naming the file
+};
+
+struct ndjson_tuning {
+  std::size_t batch_bytes = 256 * 1024; ///< bytes of input per batch handed to a worker
+};
+
+ndjson_result run_ndjson(const config::options& opts, const ndjson_io& io,
+                         ndjson_tuning tuning = {});
+
+} // namespace bulwark::pipeline

@@ -1,0 +1,118 @@
+// `bulwark scan` as a user runs it: exit codes, messages, golden files.
+#include "support/temp_dir.hpp"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using bulwark::testing::lines_of;
+using bulwark::testing::read_file;
+using bulwark::testing::run;
+using bulwark::testing::temp_dir;
+using bulwark::testing::write_file;
+
+const std::string exe = BULWARK_EXE;
+const std::string source_dir = BULWARK_SOURCE_DIR;
+
+std::string data(const std::string& name) {
+  return source_dir + "/tests/data/" + name;
+}
+
+TEST(ScanCli, GoldenFileGivesTheExpectedOutputAndDeadLetters) {
+  temp_dir dir;
+  for (const char* workers : {"1", "2", "4"}) {
+    write_file(dir.file("cfg.yaml"), std::string("workers: ") + workers + "\n");
+    const auto r =
+        run(exe + " scan -c " + dir.file("cfg.yaml") + " --in " + data("foundation.ndjson") +
+            " --out " + dir.file("out") + " --dlq " + dir.file("dlq"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(read_file(dir.file("out")), read_file(data("foundation.expected.ndjson")))
+        << "workers=" << workers;
+    EXPECT_EQ(read_file(dir.file("dlq")), read_file(data("foundation.dlq.expected.ndjson")))
+        << "workers=" << workers;
+  }
+}
+
+TEST(ScanCli, ReadsStdinAndWritesStdoutByDefault) {
+  const auto r = run("printf '{\"a\":1}\\n[1]\\n' | " + exe + " scan");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "{\"a\":1}\n{\"_bulwark\":{\"v\":1,\"verdict\":\"rejected\",\"reason\":\"not_object\","
+            "\"line\":2}}\n");
+}
+
+TEST(ScanCli, TheSummaryOnStderrCountsLinesAndRejections) {
+  const auto r = run("printf '{\"a\":1}\\n[1]\\nnope\\n' | " + exe + " scan --out /dev/null");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* part :
+       {"lines_in=3", "lines_out=3", "clean=1", "rejected=2", "bytes_in=17", "rejected.not_json=1",
+        "rejected.not_object=1", "events_per_s=", "mb_per_s=", "seconds="}) {
+    EXPECT_NE(r.err.find(part), std::string::npos) << part << " missing in: " << r.err;
+  }
+}
+
+TEST(ScanCli, AnUnreadableInputExitsTwoNamingThePath) {
+  const auto r = run(exe + " scan --in /nonexistent/telemetry.ndjson");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--in /nonexistent/telemetry.ndjson: cannot open for reading"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(ScanCli, AnOutputPathThatCannotBeWrittenExitsTwoBeforeReadingInput) {
+  const auto r = run("printf '{}\\n' | " + exe + " scan --out /nonexistent/dir/out.ndjson");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--out /nonexistent/dir/out.ndjson: cannot open for writing"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(ScanCli, ABadConfigExitsTwoWithFileLineKeyAndReason) {
+  temp_dir dir;
+  write_file(dir.file("bad.yaml"), "workers: 2\nkafka:\n  brokerz: x\n");
+  const auto r = run("printf '{}\\n' | " + exe + " scan -c " + dir.file("bad.yaml"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(dir.file("bad.yaml") + ":3: kafka.brokerz:"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << "no output before the config is valid";
+}
+
+TEST(ScanCli, AMissingConfigFileExitsTwo) {
+  const auto r = run("printf '{}\\n' | " + exe + " scan -c /nonexistent.yaml");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("/nonexistent.yaml"), std::string::npos) << r.err;
+}
+
+TEST(ScanCli, UnknownFlagsAndMissingSubcommandsAreUsageErrors) {
+  EXPECT_EQ(run(exe + " scan --no-such-flag").exit_code, 2);
+  EXPECT_EQ(run(exe).exit_code, 2);
+  EXPECT_EQ(run(exe + " frobnicate").exit_code, 2);
+  EXPECT_EQ(run(exe + " --help").exit_code, 0);
+  EXPECT_EQ(run(exe + " scan --help").exit_code, 0);
+}
+
+TEST(ScanCli, AClosedStdoutIsARuntimeFailureNotACrash) {
+  // `head -c 0` exits at once: bulwark's writes then fail with EPIPE.
+  const auto r = run("bash -c '" + source_dir + "/scripts/gen-telemetry --events 20000 | " + exe +
+                     " scan | head -c 0; exit ${PIPESTATUS[1]}'");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("--out: write failed"), std::string::npos) << r.err;
+}
+
+TEST(ScanCli, TheBundledSampleScansWithEveryLineAccountedFor) {
+  temp_dir dir;
+  const auto r = run(exe + " scan -c " + source_dir + "/configs/demo.yaml --in " + source_dir +
+                     "/configs/samples/telemetry.ndjson --out " + dir.file("out") + " --dlq " +
+                     dir.file("dlq"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto in = lines_of(read_file(source_dir + "/configs/samples/telemetry.ndjson"));
+  const auto out = lines_of(read_file(dir.file("out")));
+  const auto dlq = lines_of(read_file(dir.file("dlq")));
+  ASSERT_EQ(out.size(), in.size());
+  std::size_t rejected = 0;
+  for (const auto& l : out)
+    rejected += l.rfind(R"({"_bulwark":)", 0) == 0 ? 1 : 0;
+  EXPECT_EQ(rejected, dlq.size());
+  EXPECT_GT(rejected, 0U) << "the sample carries a few malformed lines on purpose";
+}
+
+} // namespace
