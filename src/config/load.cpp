@@ -40,7 +40,10 @@ namespace bulwark::config {
 
 std::string load_error::message() const {
   std::string out = file;
-  if (line > 0) out += ":" + std::to_string(line);
+  if (line > 0) {
+    out += ':';
+    out += std::to_string(line);
+  }
   for (const std::string* part : {&key, &reason}) {
     if (part->empty()) continue;
     if (!out.empty()) out += ": ";

@@ -4,10 +4,12 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <cstring>
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <pthread.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -83,7 +85,10 @@ bool write_all(int fd, const char* p, std::size_t n) {
 /// Splits the input stream into batches of whole lines.
 class line_reader {
 public:
-  line_reader(int fd, std::size_t keep_cap) : fd_(fd), keep_cap_(keep_cap), carry_(0) {}
+  line_reader(int fd, std::size_t keep_cap, const std::atomic<bool>* stop)
+      : fd_(fd), keep_cap_(keep_cap), carry_(0), stop_(stop) {}
+
+  bool stopped() const noexcept { return stop_ != nullptr && stop_->load(); }
 
   /// Fills `b` with whole lines (about `target` bytes). Returns false on a read
   /// error (errno kept). `b.lines` is empty at end of input.
@@ -124,9 +129,13 @@ public:
       }
       constexpr std::size_t chunk = 64 * 1024;
       b.data.reserve_more(chunk);
+      if (stopped()) {
+        eof_ = true;
+        continue;
+      }
       const ssize_t n = ::read(fd_, b.data.data() + b.data.size(), chunk);
       if (n < 0) {
-        if (errno == EINTR) continue;
+        if (errno == EINTR) continue; // the next turn sees a stop request
         return false;
       }
       if (n == 0) {
@@ -201,6 +210,7 @@ private:
   int fd_;
   std::size_t keep_cap_;
   padded_buffer carry_;
+  const std::atomic<bool>* stop_;
   bool eof_ = false;
   bool bom_checked_ = false;
   std::uint64_t bytes_ = 0;
@@ -307,7 +317,7 @@ ndjson_result run_ndjson(const config::options& opts, const ndjson_io& io, ndjso
     threads.emplace_back(worker_loop, std::ref(p));
   threads.emplace_back(writer_loop);
 
-  line_reader reader(io.in, keep_cap);
+  line_reader reader(io.in, keep_cap, io.stop);
   std::uint64_t next_line = 1;
   for (std::uint64_t seq = 0;; ++seq) {
     batch* b = nullptr;
@@ -348,6 +358,7 @@ ndjson_result run_ndjson(const config::options& opts, const ndjson_io& io, ndjso
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   result.bytes_read = reader.bytes_read();
+  result.stopped = reader.stopped();
   return result;
 }
 

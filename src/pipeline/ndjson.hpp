@@ -14,6 +14,7 @@
 #include "config/options.hpp"
 #include "pipeline/processor.hpp"
 
+#include <atomic>
 #include <string>
 
 namespace bulwark::pipeline {
@@ -26,10 +27,14 @@ struct ndjson_io {
   int dlq = -1;
   int quarantine = -1;
   std::string in_name = "-"; ///< for error messages
+  /// When set (by a SIGINT/SIGTERM handler), reading stops at the next batch
+  /// boundary or interrupted read; what was read is processed and written.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct ndjson_result {
   stats totals;
+  bool stopped = false; ///< input was cut short by `stop`
   std::uint64_t lines = 0;
   std::uint64_t bytes_read = 0; ///< input bytes, newlines included
   double seconds = 0;

@@ -50,11 +50,12 @@ bool base64url_json_object(std::string_view seg, bool need_alg) noexcept {
     }
   }
   const std::string_view decoded(buf.data(), n < buf.size() ? n : buf.size());
-  std::size_t first = decoded.find_first_not_of(" \t\r\n");
+  const std::size_t first = decoded.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos || decoded[first] != '{') return false;
-  if (n <= buf.size()) {
+  // A payload longer than the buffer is judged by its start only.
+  if (n <= buf.size() && decoded.back() != '}') {
     const std::size_t last = decoded.find_last_not_of(" \t\r\n");
-    if (decoded[last] != '}') return false;
+    if (last == std::string_view::npos || decoded[last] != '}') return false;
   }
   return !need_alg || decoded.find("\"alg\"") != std::string_view::npos;
 }

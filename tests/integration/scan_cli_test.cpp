@@ -98,6 +98,35 @@ TEST(ScanCli, AClosedStdoutIsARuntimeFailureNotACrash) {
   EXPECT_NE(r.err.find("--out: write failed"), std::string::npos) << r.err;
 }
 
+TEST(ScanCli, SigtermStopsReadingWritesWhatWasReadAndExitsZero) {
+  temp_dir dir;
+  const std::string fifo = dir.file("fifo");
+  write_file(dir.file("three.ndjson"), "{\"a\":1}\n{\"b\":2}\n[3]\n");
+  write_file(dir.file("script.sh"),
+             "mkfifo " + fifo + "\n" + //
+                 exe + " scan --in " + fifo + " --out " + dir.file("out") + " &\n" +
+                 "pid=$!\n"
+                 // The writer keeps the pipe open: only the signal can end the scan.
+                 "exec 3>" +
+                 fifo + "\n" +                                  //
+                 "cat " + dir.file("three.ndjson") + " >&3\n" + //
+                 "sleep 1\n"
+                 "kill -TERM $pid\n"
+                 "start=$(date +%s)\n"
+                 "wait $pid\n"
+                 "rc=$?\n"
+                 "elapsed=$(( $(date +%s) - start ))\n"
+                 "exec 3>&-\n"
+                 // SPEC §1: drain and exit within 10 s; a scan has nothing to wait for.
+                 "[ $elapsed -le 3 ] || { echo slow stop: $elapsed s >&2; exit 99; }\n"
+                 "exit $rc\n");
+  const auto r = run("sh " + dir.file("script.sh"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("stopped by signal"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("lines_in=3"), std::string::npos) << r.err;
+  EXPECT_EQ(lines_of(read_file(dir.file("out"))).size(), 3U);
+}
+
 TEST(ScanCli, TheBundledSampleScansWithEveryLineAccountedFor) {
   temp_dir dir;
   const auto r = run(exe + " scan -c " + source_dir + "/configs/demo.yaml --in " + source_dir +
