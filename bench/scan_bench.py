@@ -5,9 +5,11 @@ Generates a fixed corpus of realistic telemetry (scripts/gen-telemetry, ~430-byt
 events, seed 7), checks that bulwark's pass-through output is byte-identical to
 the clean input, then times, in the same run and interleaved, R repetitions of:
 
-  parse_only   simdjson On-Demand visiting every string (one thread)
-  scan w=1     bulwark scan --out /dev/null with one worker
-  scan w=all   bulwark scan with one worker per core
+  parse_only          simdjson On-Demand visiting every string (one thread)
+  pass-through w=1    bulwark scan, no rules (rules.packs: []), one worker
+  pass-through w=all  the same, one worker per core
+  all packs w=1       bulwark scan with the built-in packs (the default), one worker
+  all packs w=all     the same, one worker per core
 
 Reported: medians (and min..max) of wall time, events/s, MB/s, and events per
 CPU-second (user+sys of the whole process, start-up included), plus the ratio
@@ -54,10 +56,13 @@ def main():
                         "--seed", "7"], stdout=f, check=True)
     size = os.path.getsize(corpus)
     cfgs = {}
-    for name, workers in (("w1", 1), ("wall", 0)):
+    for name, workers, packs in (("w1", 1, "[]"), ("wall", 0, "[]"),
+                                 ("w1-all", 1, None), ("wall-all", 0, None)):
         cfgs[name] = os.path.join(work, name + ".yaml")
         with open(cfgs[name], "w") as f:
             f.write("workers: %d\n" % workers)
+            if packs is not None:
+                f.write("rules: {packs: %s}\n" % packs)
 
     # Verify before timing: clean input passes through byte-identical.
     out = os.path.join(work, "out.ndjson")
@@ -71,12 +76,15 @@ def main():
     if "lines=%d " % a.events not in check.stdout:
         sys.exit("verification failed: parse_only saw %s" % check.stdout)
 
+    def scan(cfg):
+        return [bulwark, "scan", "-c", cfgs[cfg], "--in", corpus, "--out", "/dev/null"]
+
     cases = {
         "parse_only (simdjson, every string, 1 thread)": [parse_only, corpus],
-        "bulwark scan, 1 worker": [bulwark, "scan", "-c", cfgs["w1"], "--in", corpus,
-                                   "--out", "/dev/null"],
-        "bulwark scan, %d workers" % os.cpu_count(): [bulwark, "scan", "-c", cfgs["wall"],
-                                                      "--in", corpus, "--out", "/dev/null"],
+        "scan pass-through, 1 worker": scan("w1"),
+        "scan pass-through, %d workers" % os.cpu_count(): scan("wall"),
+        "scan all packs, 1 worker": scan("w1-all"),
+        "scan all packs, %d workers" % os.cpu_count(): scan("wall-all"),
     }
     results = {k: [] for k in cases}
     for _ in range(a.runs):  # interleaved, so machine noise hits every case alike
@@ -101,8 +109,10 @@ def main():
             name, fmt_range(walls, lambda v: "%.3f" % v), fmt_range(eps, lambda v: "%.0f" % v),
             fmt_range(mbs, lambda v: "%.0f" % v), fmt_range(epc, lambda v: "%.0f" % v)))
     names = list(cases)
-    print("\nscan (1 worker) / parse_only, events per CPU-second: %.2f"
+    print("\npass-through scan (1 worker) / parse_only, events per CPU-second: %.2f"
           % (per_cpu[names[1]] / per_cpu[names[0]]))
+    print("all packs (1 worker) / pass-through (1 worker), events per CPU-second: %.2f"
+          % (per_cpu[names[3]] / per_cpu[names[1]]))
     os.remove(corpus)
 
 

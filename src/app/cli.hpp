@@ -2,7 +2,9 @@
 /// Subcommands of the `bulwark` binary (SPEC §1). Each returns the process exit
 /// code: 0 ok, 1 runtime failure, 2 bad usage or bad config.
 #include "config/options.hpp"
+#include "scan/ruleset.hpp"
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -21,8 +23,25 @@ struct scan_args {
 
 int scan_command(const scan_args& args);
 
+struct rules_args {
+  std::string config;
+  std::string text; ///< rules test
+};
+int rules_check_command(const rules_args& args);
+int rules_test_command(const rules_args& args);
+
 /// Loads the configuration named on the command line (or the defaults when
 /// none is given); on error prints `file:line: key: reason` and returns nothing.
 std::optional<config::options> load_config(const std::string& path);
+
+/// The configuration and the rules it names, compiled.
+struct loaded_config {
+  config::options opts;
+  std::shared_ptr<const scan::ruleset> rules; ///< null: no packs and no files (scanning off)
+};
+
+/// load_config, then compiles the rule packs and files the options name; on
+/// error prints `file:line: rule id: reason` and returns nothing.
+std::optional<loaded_config> load_config_and_rules(const std::string& path);
 
 } // namespace bulwark::app

@@ -2,6 +2,7 @@
 #include "config/load.hpp"
 
 #include <cstdio>
+#include <filesystem>
 
 namespace bulwark::app {
 
@@ -13,6 +14,29 @@ std::optional<config::options> load_config(const std::string& path) {
     return std::nullopt;
   }
   return std::get<config::options>(std::move(loaded));
+}
+
+std::optional<loaded_config> load_config_and_rules(const std::string& path) {
+  auto loaded_opts = load_config(path);
+  if (!loaded_opts) return std::nullopt;
+  loaded_config loaded{std::move(*loaded_opts), nullptr};
+  const config::options& opts = loaded.opts;
+  if (opts.rules.packs.empty() && opts.rules.extra.empty()) return loaded;
+  std::vector<std::string> extra;
+  for (const auto& f : opts.rules.extra) {
+    const std::filesystem::path p(f);
+    extra.push_back(p.is_absolute() ? f : (std::filesystem::path(opts.base_dir) / p).string());
+  }
+  scan::ruleset_options ro;
+  for (const action a : {action::tag, action::hash, action::mask, action::drop, action::defuse})
+    if (to_string(a) == opts.rules.action) ro.default_action = a;
+  auto built = scan::load_ruleset(scan::default_rules_dir(), opts.rules.packs, extra, ro);
+  if (auto* err = std::get_if<std::string>(&built)) {
+    std::fprintf(stderr, "bulwark: %s\n", err->c_str());
+    return std::nullopt;
+  }
+  loaded.rules = std::get<std::shared_ptr<const scan::ruleset>>(std::move(built));
+  return loaded;
 }
 
 } // namespace bulwark::app

@@ -25,6 +25,17 @@ int main(int argc, char** argv) {
   scan_cmd->add_option("--quarantine", scan.quarantine,
                        "Write quarantined records (NDJSON) to this file");
 
+  bulwark::app::rules_args rules;
+  CLI::App* rules_cmd = cli.add_subcommand("rules", "Compile, check and try the redaction rules");
+  rules_cmd->require_subcommand(1);
+  CLI::App* rules_check = rules_cmd->add_subcommand(
+      "check", "Compile every rule and run every rule's examples (exit 1 if one fails)");
+  rules_check->add_option("-c,--config", rules.config, "Configuration file (YAML)");
+  CLI::App* rules_test =
+      rules_cmd->add_subcommand("test", "Show which rules match TEXT and the redacted text");
+  rules_test->add_option("-c,--config", rules.config, "Configuration file (YAML)");
+  rules_test->add_option("text", rules.text, "The text to scan")->required();
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -39,5 +50,7 @@ int main(int argc, char** argv) {
   }
 
   if (scan_cmd->parsed()) return bulwark::app::scan_command(scan);
+  if (rules_check->parsed()) return bulwark::app::rules_check_command(rules);
+  if (rules_test->parsed()) return bulwark::app::rules_test_command(rules);
   return bulwark::app::bad_usage;
 }

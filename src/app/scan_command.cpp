@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <string>
+#include <type_traits>
 #include <unistd.h>
 
 namespace bulwark::app {
@@ -72,35 +73,46 @@ bool open_path(const char* flag, const std::string& path, bool for_write, mode_t
 void print_summary(const pipeline::ndjson_result& r, std::uint64_t alerts) {
   const auto& t = r.totals;
   const double secs = r.seconds > 0 ? r.seconds : 1e-9;
-  std::string reasons;
-  for (std::size_t i = 1; i < t.rejected_by_reason.size(); ++i) {
-    if (t.rejected_by_reason[i] == 0) continue;
-    reasons += " rejected.";
-    reasons += json::to_string(static_cast<json::error>(i));
-    reasons += '=';
-    reasons += std::to_string(t.rejected_by_reason[i]);
-  }
-  std::fprintf(stderr,
-               "bulwark scan: lines_in=%llu lines_out=%llu clean=%llu redacted=%llu flagged=%llu "
-               "quarantined=%llu rejected=%llu alerts=%llu bytes_in=%llu seconds=%.3f "
-               "events_per_s=%.0f mb_per_s=%.1f%s\n",
-               static_cast<unsigned long long>(r.lines), static_cast<unsigned long long>(t.records),
-               static_cast<unsigned long long>(t.count(verdict::clean)),
-               static_cast<unsigned long long>(t.count(verdict::redacted)),
-               static_cast<unsigned long long>(t.count(verdict::flagged)),
-               static_cast<unsigned long long>(t.count(verdict::quarantined)),
-               static_cast<unsigned long long>(t.count(verdict::rejected)),
-               static_cast<unsigned long long>(alerts),
-               static_cast<unsigned long long>(r.bytes_read), r.seconds,
-               static_cast<double>(r.lines) / secs, static_cast<double>(r.bytes_read) / secs / 1e6,
-               reasons.c_str());
+  std::string line = "bulwark scan:";
+  const auto add = [&line](std::string_view key, auto value) {
+    line += ' ';
+    line += key;
+    line += '=';
+    if constexpr (std::is_floating_point_v<decltype(value)>) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.3f", value);
+      line += buf;
+    } else {
+      line += std::to_string(value);
+    }
+  };
+  add("lines_in", r.lines);
+  add("lines_out", t.records);
+  for (const verdict v : {verdict::clean, verdict::redacted, verdict::flagged, verdict::quarantined,
+                          verdict::rejected})
+    add(to_string(v), t.count(v));
+  add("alerts", alerts);
+  add("bytes_in", r.bytes_read);
+  add("seconds", r.seconds);
+  add("events_per_s", static_cast<std::uint64_t>(static_cast<double>(r.lines) / secs));
+  add("mb_per_s", static_cast<double>(r.bytes_read) / secs / 1e6);
+  for (const category c :
+       {category::secret, category::pii, category::prompt_leak, category::injection})
+    add(std::string("findings.") + std::string(to_string(c)),
+        t.findings_by_category[static_cast<int>(c)]);
+  for (std::size_t i = 1; i < t.rejected_by_reason.size(); ++i)
+    if (t.rejected_by_reason[i] != 0)
+      add(std::string("rejected.") + std::string(json::to_string(static_cast<json::error>(i))),
+          t.rejected_by_reason[i]);
+  std::fprintf(stderr, "%s\n", line.c_str());
 }
 
 } // namespace
 
 int scan_command(const scan_args& args) {
-  auto opts = load_config(args.config);
-  if (!opts) return bad_usage;
+  const auto loaded = load_config_and_rules(args.config);
+  if (!loaded) return bad_usage;
+  const config::options& opts = loaded->opts;
 
   // Every path is opened before any input is read, so a bad path fails fast
   // with exit 2 and no partial output.
@@ -124,7 +136,7 @@ int scan_command(const scan_args& args) {
   io.stop = &stop_requested;
   install_stop_handlers();
 
-  const pipeline::ndjson_result r = pipeline::run_ndjson(*opts, io);
+  const pipeline::ndjson_result r = pipeline::run_ndjson(opts, io, loaded->rules);
   if (!r.error.empty()) {
     std::fprintf(stderr, "bulwark scan: %s\n", r.error.c_str());
     print_summary(r, 0);

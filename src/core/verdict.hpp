@@ -11,6 +11,9 @@ enum class verdict : std::uint8_t { clean, redacted, flagged, quarantined, rejec
 /// What kind of sensitive or hostile content a finding is.
 enum class category : std::uint8_t { secret, pii, prompt_leak, injection };
 
+/// How urgent a finding or an alert is (SPEC §6).
+enum class severity : std::uint8_t { low, medium, high, critical };
+
 /// What was done to a matched span.
 enum class action : std::uint8_t { tag, hash, mask, drop, defuse };
 
@@ -40,6 +43,20 @@ constexpr std::string_view to_string(category c) noexcept {
     return "prompt_leak";
   case category::injection:
     return "injection";
+  }
+  return "unknown";
+}
+
+constexpr std::string_view to_string(severity s) noexcept {
+  switch (s) {
+  case severity::low:
+    return "low";
+  case severity::medium:
+    return "medium";
+  case severity::high:
+    return "high";
+  case severity::critical:
+    return "critical";
   }
   return "unknown";
 }

@@ -218,7 +218,8 @@ private:
 
 } // namespace
 
-ndjson_result run_ndjson(const config::options& opts, const ndjson_io& io, ndjson_tuning tuning) {
+ndjson_result run_ndjson(const config::options& opts, const ndjson_io& io,
+                         std::shared_ptr<const scan::ruleset> rules, ndjson_tuning tuning) {
   const auto started = std::chrono::steady_clock::now();
   const int workers = opts.effective_workers();
   const std::size_t padding = json::walker::required_padding();
@@ -242,7 +243,7 @@ ndjson_result run_ndjson(const config::options& opts, const ndjson_io& io, ndjso
   std::vector<processor> processors;
   processors.reserve(static_cast<std::size_t>(workers));
   for (int i = 0; i < workers; ++i)
-    processors.emplace_back(opts);
+    processors.emplace_back(opts, rules);
 
   auto fail = [&](std::string what) {
     std::lock_guard lock(mu);

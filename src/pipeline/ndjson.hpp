@@ -45,7 +45,9 @@ struct ndjson_tuning {
   std::size_t batch_bytes = 256 * 1024; ///< bytes of input per batch handed to a worker
 };
 
+/// `rules` may be null: events are then validated and passed through.
 ndjson_result run_ndjson(const config::options& opts, const ndjson_io& io,
+                         std::shared_ptr<const scan::ruleset> rules = nullptr,
                          ndjson_tuning tuning = {});
 
 } // namespace bulwark::pipeline

@@ -1,6 +1,7 @@
 #include "pipeline/processor.hpp"
 
 #include "json/splice.hpp"
+#include <algorithm>
 #include <charconv>
 
 namespace bulwark::pipeline {
@@ -13,6 +14,8 @@ void stats::add(const stats& other) noexcept {
     by_verdict[i] += other.by_verdict[i];
   for (std::size_t i = 0; i < rejected_by_reason.size(); ++i)
     rejected_by_reason[i] += other.rejected_by_reason[i];
+  for (std::size_t i = 0; i < findings_by_category.size(); ++i)
+    findings_by_category[i] += other.findings_by_category[i];
 }
 
 namespace {
@@ -52,13 +55,53 @@ void append_dead_letter(std::string& out, std::string_view reason, std::string_v
   out += '}';
 }
 
-bool processor::string_collector::on_value(const json::value_ref& v) {
-  if (v.kind == json::value_kind::string) ++strings;
+processor::value_scanner::value_scanner(std::shared_ptr<const scan::ruleset> rules)
+    : scanner_(std::move(rules)) {}
+
+void processor::value_scanner::reset() {
+  edits.clear();
+  findings.clear();
+  arena.clear();
+  redacted = false;
+}
+
+bool processor::value_scanner::on_value(const json::value_ref& v) {
+  if (v.kind != json::value_kind::string) return true;
+  scanner_.scan(v.text, matches_);
+  if (matches_.empty()) return true;
+  const scan::ruleset& rules = scanner_.rules();
+  const scan::rewrite_result r =
+      scan::rewrite_value(v.text, matches_, rules, std::nullopt, rewritten_, applied_);
+  for (std::size_t i = 0; i < matches_.size(); ++i) {
+    const action act = applied_[i];
+    redacted |= act != action::defuse;
+    const std::uint32_t rule = matches_[i].rule;
+    auto same = [&](const finding& f) { return f.rule == rule && f.path == v.pointer; };
+    if (auto it = std::find_if(findings.begin(), findings.end(), same); it != findings.end()) {
+      ++it->count;
+    } else {
+      findings.push_back({rule, act, std::string(v.pointer), 1});
+    }
+  }
+  const std::size_t arena_begin = arena.size();
+  if (r.drop_member && v.in_object) {
+    edits.push_back({v.member_begin, v.end, arena_begin, 0, true});
+  } else {
+    // A dropped array element becomes null so the other indices keep their meaning.
+    if (r.drop_member) {
+      arena += "null";
+    } else {
+      json::append_string(arena, rewritten_);
+    }
+    edits.push_back({v.begin, v.end, arena_begin, arena.size() - arena_begin, false});
+  }
   return true;
 }
 
-processor::processor(const config::options& opts)
-    : walker_(json::limits{opts.limits.max_event_bytes, opts.limits.max_depth}) {}
+processor::processor(const config::options& opts, std::shared_ptr<const scan::ruleset> rules)
+    : walker_(json::limits{opts.limits.max_event_bytes, opts.limits.max_depth}) {
+  if (rules) scanner_.emplace(std::move(rules));
+}
 
 verdict processor::process(std::string_view record, const raw_info& info, const origin& from,
                            std::string& out, std::string& dlq) {
@@ -70,8 +113,8 @@ verdict processor::process(std::string_view record, const raw_info& info, const 
   if (info.truncated) {
     err = json::error::too_large;
   } else {
-    collector_.strings = 0;
-    err = walker_.walk(record, info.readable_after, &collector_);
+    if (scanner_) scanner_->reset();
+    err = walker_.walk(record, info.readable_after, scanner_ ? &*scanner_ : nullptr);
   }
   if (err != json::error::none) {
     reject(err, record, info, from, out, dlq);
@@ -79,11 +122,55 @@ verdict processor::process(std::string_view record, const raw_info& info, const 
     return verdict::rejected;
   }
 
-  // No scanners yet: an accepted event passes through byte-identical.
-  out.append(record);
+  verdict v = verdict::clean;
+  if (!scanner_ || scanner_->findings.empty()) {
+    out.append(record); // no finding: byte-identical
+  } else {
+    v = scanner_->redacted ? verdict::redacted : verdict::flagged;
+    splice(record);
+    emit_annotation(v, out);
+  }
   stats_.bytes_out += out.size() - out_before;
-  ++stats_.by_verdict[static_cast<int>(verdict::clean)];
-  return verdict::clean;
+  ++stats_.by_verdict[static_cast<int>(v)];
+  return v;
+}
+
+void processor::splice(std::string_view record) {
+  edits_.clear();
+  for (const auto& e : scanner_->edits)
+    edits_.push_back({e.begin, e.end,
+                      std::string_view(scanner_->arena).substr(e.arena_begin, e.arena_size),
+                      e.remove_member});
+  spliced_.clear();
+  json::apply_edits(record, edits_, spliced_);
+}
+
+void processor::emit_annotation(verdict v, std::string& out) {
+  const scan::ruleset& rules = scanner_->rules();
+  annotation_.clear();
+  annotation_ += R"({"v":1,"verdict":")";
+  annotation_ += to_string(v);
+  annotation_ += R"(","findings":[)";
+  bool first = true;
+  for (const auto& f : scanner_->findings) {
+    const config::rule_spec& spec = rules.rule(f.rule).spec;
+    stats_.findings_by_category[static_cast<int>(spec.cat)] += f.count;
+    if (!first) annotation_ += ',';
+    first = false;
+    annotation_ += R"({"rule":)";
+    json::append_string(annotation_, spec.id);
+    annotation_ += R"(,"category":")";
+    annotation_ += to_string(spec.cat);
+    annotation_ += R"(","path":)";
+    json::append_string(annotation_, f.path);
+    annotation_ += R"(,"action":")";
+    annotation_ += to_string(f.act);
+    annotation_ += R"(","count":)";
+    append_uint(annotation_, f.count);
+    annotation_ += '}';
+  }
+  annotation_ += "]}";
+  json::append_with_member(out, spliced_, "_bulwark", annotation_);
 }
 
 void processor::reject(json::error why, std::string_view record, const raw_info& info,

@@ -12,10 +12,15 @@
 ///     steady state allocates nothing per record.
 #include "config/options.hpp"
 #include "core/verdict.hpp"
+#include "scan/redact.hpp"
+#include "scan/scanner.hpp"
 
+#include "json/splice.hpp"
 #include "json/walk.hpp"
 #include <array>
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,8 +33,9 @@ struct stats {
   std::uint64_t records = 0;
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
-  std::array<std::uint64_t, 5> by_verdict{};         ///< indexed by bulwark::verdict
-  std::array<std::uint64_t, 9> rejected_by_reason{}; ///< indexed by json::error
+  std::array<std::uint64_t, 5> by_verdict{};           ///< indexed by bulwark::verdict
+  std::array<std::uint64_t, 9> rejected_by_reason{};   ///< indexed by json::error
+  std::array<std::uint64_t, 4> findings_by_category{}; ///< indexed by bulwark::category
 
   void add(const stats& other) noexcept;
   std::uint64_t count(verdict v) const noexcept { return by_verdict[static_cast<int>(v)]; }
@@ -49,7 +55,9 @@ struct raw_info {
 
 class processor {
 public:
-  explicit processor(const config::options& opts);
+  /// Without a ruleset, events are validated and passed through unchanged.
+  explicit processor(const config::options& opts,
+                     std::shared_ptr<const scan::ruleset> rules = nullptr);
 
   /// Processes one record. Appends the output line (no newline) to `out`; when
   /// the record is rejected, appends its DLQ record (no newline) to `dlq`.
@@ -62,15 +70,48 @@ private:
   void reject(json::error why, std::string_view record, const raw_info& info, const origin& from,
               std::string& out, std::string& dlq);
 
-  /// Collects the string values of the current record for the scanners.
-  class string_collector final : public json::visitor {
+  /// Scans every string value as the walker reaches it and records the edits
+  /// and findings of the current record.
+  class value_scanner final : public json::visitor {
   public:
+    explicit value_scanner(std::shared_ptr<const scan::ruleset> rules);
     bool on_value(const json::value_ref& v) override;
-    std::size_t strings = 0;
+    void reset();
+
+    struct pending_edit {
+      std::size_t begin, end;
+      std::size_t arena_begin, arena_size; ///< replacement bytes in `arena`
+      bool remove_member;
+    };
+    struct finding {
+      std::uint32_t rule;
+      action act;
+      std::string path;
+      std::uint32_t count;
+    };
+    std::vector<pending_edit> edits;
+    std::vector<finding> findings;
+    std::string arena;     ///< escaped replacement values
+    bool redacted = false; ///< some finding replaced or removed text (not only defused)
+    const scan::ruleset& rules() const noexcept { return scanner_.rules(); }
+
+  private:
+    scan::scanner scanner_;
+    std::vector<scan::match> matches_;
+    std::vector<action> applied_;
+    std::string rewritten_;
   };
 
+  /// Splices the current record's edits into `spliced_`.
+  void splice(std::string_view record);
+  /// Appends the spliced record with its `_bulwark` member to `out`.
+  void emit_annotation(verdict v, std::string& out);
+
   json::walker walker_;
-  string_collector collector_;
+  std::optional<value_scanner> scanner_;
+  std::vector<json::edit> edits_;
+  std::string spliced_;
+  std::string annotation_;
   stats stats_;
 };
 

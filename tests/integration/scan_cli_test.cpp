@@ -51,6 +51,15 @@ TEST(ScanCli, TheSummaryOnStderrCountsLinesAndRejections) {
   }
 }
 
+TEST(ScanCli, FindingsAreCountedByCategoryInTheSummary) {
+  const auto r = run("printf '{\"a\":\"mail bob@example.com\",\"b\":\"x <script>y\"}\\n' | " + exe +
+                     " scan --out /dev/null");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("findings.pii=1"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("findings.injection=1"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("redacted=1"), std::string::npos) << r.err;
+}
+
 TEST(ScanCli, AnUnreadableInputExitsTwoNamingThePath) {
   const auto r = run(exe + " scan --in /nonexistent/telemetry.ndjson");
   EXPECT_EQ(r.exit_code, 2);

@@ -28,7 +28,7 @@ scan_output scan(const std::string& input, config::options opts = {}, ndjson_tun
   io.out = ::open(dir.file("out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   io.dlq = ::open(dir.file("dlq").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   scan_output s;
-  s.result = run_ndjson(opts, io, tuning);
+  s.result = run_ndjson(opts, io, nullptr, tuning);
   ::close(io.in);
   ::close(io.out);
   ::close(io.dlq);

@@ -1,0 +1,124 @@
+#include "scan/ruleset.hpp"
+
+#include "scan/ruleset_impl.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+
+namespace bulwark::scan {
+
+ruleset::ruleset() : impl_(std::make_unique<impl>()) {}
+ruleset::~ruleset() = default;
+
+namespace {
+
+std::string where(const config::rule_spec& r) {
+  return r.file + ":" + std::to_string(r.line) + ": rule " + r.id;
+}
+
+/// Compiles the rules of one form; `ids` are indices into the ruleset.
+std::variant<hs_database_ptr, std::string> compile(const std::vector<rule_info>& rules,
+                                                   const std::vector<unsigned>& ids) {
+  if (ids.empty()) return hs_database_ptr{};
+  std::vector<const char*> patterns;
+  std::vector<unsigned> flags;
+  for (unsigned id : ids) {
+    patterns.push_back(rules[id].spec.pattern.c_str());
+    // Which rules hit is all Hyperscan is asked; RE2 then finds the spans
+    // (see ruleset.hpp for why).
+    flags.push_back(HS_FLAG_SINGLEMATCH | HS_FLAG_UTF8);
+  }
+  hs_database_t* db = nullptr;
+  hs_compile_error_t* err = nullptr;
+  if (hs_compile_multi(patterns.data(), flags.data(), ids.data(), static_cast<unsigned>(ids.size()),
+                       HS_MODE_BLOCK, nullptr, &db, &err) != HS_SUCCESS) {
+    std::string msg;
+    if (err != nullptr && err->expression >= 0 &&
+        static_cast<std::size_t>(err->expression) < ids.size()) {
+      msg = where(rules[ids[static_cast<std::size_t>(err->expression)]].spec) +
+            ": pattern: " + err->message;
+    } else {
+      msg = std::string("cannot compile rules: ") + (err != nullptr ? err->message : "unknown");
+    }
+    hs_free_compile_error(err);
+    return msg;
+  }
+  return hs_database_ptr(db);
+}
+
+} // namespace
+
+std::variant<std::shared_ptr<const ruleset>, std::string>
+ruleset::build(std::vector<config::rule_spec> specs, const ruleset_options& opts) {
+  std::shared_ptr<ruleset> rs(new ruleset());
+  std::set<std::string, std::less<>> ids;
+  std::vector<unsigned> raw_ids, norm_ids;
+  for (auto& spec : specs) {
+    if (!ids.insert(spec.id).second)
+      return where(spec) + ": the id is already used by another rule";
+    rule_info info{std::move(spec), opts.default_action, false};
+    if (info.spec.act) {
+      info.act = *info.spec.act;
+    } else if (info.spec.cat == category::injection) {
+      info.act = action::defuse; // an injection is reported and defused, not erased
+    }
+    if (info.act == action::hash)
+      return where(info.spec) +
+             ": action hash: not available in this build yet (HMAC under rules.hash_key); use "
+             "tag or mask";
+    re2::RE2::Options ro;
+    ro.set_log_errors(false);
+    ro.set_longest_match(true); // leftmost-longest: the whole secret, not a prefix of it
+    auto re = std::make_unique<re2::RE2>(info.spec.pattern, ro);
+    if (!re->ok())
+      return where(info.spec) +
+             ": pattern: not supported by the span extractor (RE2): " + re->error();
+    info.has_group = re->NumberOfCapturingGroups() >= 1;
+    rs->impl_->span.push_back(std::move(re));
+    (info.spec.form == config::text_form::raw ? raw_ids : norm_ids)
+        .push_back(static_cast<unsigned>(rs->rules_.size()));
+    rs->rules_.push_back(std::move(info));
+  }
+  auto raw = compile(rs->rules_, raw_ids);
+  if (auto* e = std::get_if<std::string>(&raw)) return *e;
+  auto norm = compile(rs->rules_, norm_ids);
+  if (auto* e = std::get_if<std::string>(&norm)) return *e;
+  rs->impl_->raw = std::move(std::get<hs_database_ptr>(raw));
+  rs->impl_->normalized = std::move(std::get<hs_database_ptr>(norm));
+
+  hs_scratch_t* scratch = nullptr;
+  for (hs_database_t* db : {rs->impl_->raw.get(), rs->impl_->normalized.get()}) {
+    if (db != nullptr && hs_alloc_scratch(db, &scratch) != HS_SUCCESS)
+      return std::string("cannot allocate Hyperscan scratch space");
+  }
+  rs->impl_->prototype.reset(scratch);
+  return std::shared_ptr<const ruleset>(std::move(rs));
+}
+
+std::string default_rules_dir() {
+  if (const char* env = std::getenv("BULWARK_RULES_DIR"); env != nullptr && *env != '\0')
+    return env;
+  std::error_code ec;
+  if (std::filesystem::is_directory(BULWARK_SOURCE_RULES_DIR, ec)) return BULWARK_SOURCE_RULES_DIR;
+  return "/usr/share/bulwark/rules";
+}
+
+std::variant<std::shared_ptr<const ruleset>, std::string>
+load_ruleset(const std::string& rules_dir, const std::vector<std::string>& packs,
+             const std::vector<std::string>& extra, const ruleset_options& opts) {
+  std::vector<config::rule_spec> all;
+  std::vector<std::string> files;
+  for (const auto& p : packs)
+    files.push_back(rules_dir + "/" + p + ".yaml");
+  files.insert(files.end(), extra.begin(), extra.end());
+  for (const auto& f : files) {
+    auto loaded = config::load_rule_file(f);
+    if (auto* e = std::get_if<config::load_error>(&loaded)) return e->message();
+    auto& rules = std::get<std::vector<config::rule_spec>>(loaded);
+    std::move(rules.begin(), rules.end(), std::back_inserter(all));
+  }
+  return ruleset::build(std::move(all), opts);
+}
+
+} // namespace bulwark::scan

@@ -1,0 +1,71 @@
+#pragma once
+/// Compiled rules: one Hyperscan block-mode database per text form (raw,
+/// normalized) that tells which rules occur in a value, and per rule an RE2
+/// program that then finds where (its first capturing group, or the match).
+///
+/// A ruleset is immutable once built and shared by every worker thread
+/// (std::shared_ptr<const ruleset>); each thread scans with its own scanner,
+/// which owns the Hyperscan scratch space.
+///
+/// Start of match, chosen by measurement (docs/design.md): Hyperscan with
+/// HS_FLAG_SOM_LEFTMOST scanned the secrets pack at ~77 MB/s, without it (and
+/// with HS_FLAG_SINGLEMATCH) at ~560 MB/s, and SOM refuses wide bounded repeats.
+/// Clean values, the vast majority, never leave Hyperscan; for a value where
+/// some rules hit, RE2 (leftmost-longest) runs those rules alone over that value.
+#include "config/rules.hpp"
+
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace bulwark::scan {
+
+/// Options that apply to every rule.
+struct ruleset_options {
+  action default_action = action::tag; ///< rules.action
+};
+
+/// One compiled rule.
+struct rule_info {
+  config::rule_spec spec;
+  action act; ///< effective default action: the rule's own, else defuse for
+              ///< injections, else rules.action
+  bool has_group = false;
+};
+
+class ruleset {
+public:
+  ~ruleset();
+  ruleset(const ruleset&) = delete;
+  ruleset& operator=(const ruleset&) = delete;
+
+  /// Compiles `rules`; on failure returns a message naming the rule's file,
+  /// line and id and what is wrong with its pattern.
+  static std::variant<std::shared_ptr<const ruleset>, std::string>
+  build(std::vector<config::rule_spec> rules, const ruleset_options& opts = {});
+
+  std::size_t size() const noexcept { return rules_.size(); }
+  const rule_info& rule(std::size_t i) const noexcept { return rules_[i]; }
+
+  struct impl;
+  const impl& internals() const noexcept { return *impl_; }
+
+private:
+  ruleset();
+  std::vector<rule_info> rules_;
+  std::unique_ptr<impl> impl_;
+};
+
+/// Loads the built-in packs named in `packs` from `rules_dir` plus `extra`
+/// files, and builds them. Errors name the file.
+std::variant<std::shared_ptr<const ruleset>, std::string>
+load_ruleset(const std::string& rules_dir, const std::vector<std::string>& packs,
+             const std::vector<std::string>& extra, const ruleset_options& opts = {});
+
+/// Where the built-in packs are: $BULWARK_RULES_DIR, else the `configs/rules`
+/// directory next to the source tree the binary was built from, else the
+/// installed share directory.
+std::string default_rules_dir();
+
+} // namespace bulwark::scan

@@ -1,0 +1,53 @@
+#pragma once
+/// Per-thread scanning of one decoded string value against a ruleset.
+///
+///   Hyperscan (raw db on the text; normalized db on the normalised text, or on
+///   the lower-cased text when nothing but ASCII case would change)
+///     ─▶ which rules occur (HS_FLAG_SINGLEMATCH: each rule at most once)
+///     ─▶ for those rules only: every match and its group (RE2, leftmost-longest)
+///     ─▶ keywords ─▶ validator ─▶ map back to original bytes ─▶ allow list
+///     ─▶ overlap resolution across rules: longest, then most severe, then leftmost
+///
+/// No heap allocation per call once warm.
+#include "scan/normalize.hpp"
+#include "scan/ruleset.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+namespace bulwark::scan {
+
+/// A confirmed match: rule index and the span in the original text.
+struct match {
+  std::uint32_t rule;
+  std::uint32_t begin;
+  std::uint32_t end;
+};
+
+class scanner {
+public:
+  explicit scanner(std::shared_ptr<const ruleset> rules);
+  ~scanner();
+  scanner(scanner&&) noexcept;
+  scanner& operator=(scanner&&) noexcept;
+  scanner(const scanner&) = delete;
+  scanner& operator=(const scanner&) = delete;
+
+  /// Confirmed, non-overlapping matches in `text`, sorted by begin.
+  void scan(std::string_view text, std::vector<match>& out);
+
+  /// Every confirmed match of every rule before overlap resolution (for rule
+  /// examples and `rules test`).
+  void candidates(std::string_view text, std::vector<match>& out);
+
+  const ruleset& rules() const noexcept { return *rules_; }
+
+private:
+  struct impl;
+  std::shared_ptr<const ruleset> rules_;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace bulwark::scan

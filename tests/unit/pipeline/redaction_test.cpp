@@ -1,0 +1,86 @@
+// The processor with the built-in rule packs: findings are spliced into the raw
+// bytes, annotated, and nothing sensitive survives.
+#include "pipeline/processor.hpp"
+
+#include <gtest/gtest.h>
+
+namespace bulwark::pipeline {
+namespace {
+
+std::shared_ptr<const scan::ruleset> all_packs() {
+  static const auto rules = [] {
+    auto built = scan::load_ruleset(scan::default_rules_dir(),
+                                    {"secrets", "pii", "injection", "prompt_injection"}, {});
+    if (auto* e = std::get_if<std::string>(&built)) {
+      ADD_FAILURE() << *e;
+      return std::shared_ptr<const scan::ruleset>();
+    }
+    return std::get<std::shared_ptr<const scan::ruleset>>(built);
+  }();
+  return rules;
+}
+
+struct result {
+  verdict v;
+  std::string out;
+};
+
+result process(const std::string& line) {
+  processor p(config::options{}, all_packs());
+  std::string out, dlq;
+  const verdict v = p.process(line, raw_info{}, origin{1}, out, dlq);
+  return {v, out};
+}
+
+bool valid_json(const std::string& s) {
+  json::walker w(json::limits{});
+  return w.walk(s, 0, nullptr) == json::error::none;
+}
+
+TEST(Redaction, ACleanEventPassesThroughByteIdentical) {
+  const std::string line =
+      R"({"ts":"2026-11-26T10:00:00Z","model":"fraud","features":{"amount":12.5,"note":"order 123 shipped"}})";
+  const auto r = process(line);
+  EXPECT_EQ(r.v, verdict::clean);
+  EXPECT_EQ(r.out, line);
+}
+
+TEST(Redaction, ASecretIsReplacedInPlaceAndAnnotatedWithoutItsText) {
+  const std::string key = "AKIAZ3MSJV4WWNKWW5FG";
+  const auto r = process(R"({"ts":"t","features":{"note":"aws key )" + key + R"( here"},"n":1})");
+  EXPECT_EQ(r.v, verdict::redacted);
+  EXPECT_EQ(r.out.find(key), std::string::npos) << r.out;
+  EXPECT_EQ(
+      r.out.rfind(
+          R"({"ts":"t","features":{"note":"aws key [REDACTED:aws-access-key-id] here"},"n":1,"_bulwark":{"v":1,"verdict":"redacted","findings":[{"rule":"aws-access-key-id","category":"secret","path":"/features/note","action":"tag","count":1}]}})",
+          0),
+      0U)
+      << r.out;
+  EXPECT_TRUE(valid_json(r.out));
+}
+
+TEST(Redaction, EscapedMarkupIsSeenUnescapedAndDefused) {
+  const auto r = process(R"({"msg":"hi \u003cscript\u003ealert(1)\u003c/script\u003e"})");
+  EXPECT_EQ(r.v, verdict::flagged) << r.out;
+  EXPECT_EQ(r.out.find("<script"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("\\u003cscript"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(R"("category":"injection")"), std::string::npos) << r.out;
+  EXPECT_TRUE(valid_json(r.out));
+}
+
+TEST(Redaction, RepeatedFindingsOnOnePathAreCountedNotListed) {
+  const auto r = process(R"({"note":"mail a@example.com and b@example.org"})");
+  EXPECT_NE(
+      r.out.find(R"("rule":"email","category":"pii","path":"/note","action":"tag","count":2)"),
+      std::string::npos)
+      << r.out;
+}
+
+TEST(Redaction, TerminalEscapesAreReplacedByVisibleTokens) {
+  const auto r = process(R"({"log":"ok\u001b[31mred\u001b[0m"})");
+  EXPECT_EQ(r.out.find("\\u001b"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[ESC]"), std::string::npos) << r.out;
+}
+
+} // namespace
+} // namespace bulwark::pipeline

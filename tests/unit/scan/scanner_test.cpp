@@ -1,0 +1,167 @@
+#include "scan/examples.hpp"
+#include "scan/redact.hpp"
+#include "scan/scanner.hpp"
+
+#include <gtest/gtest.h>
+
+namespace bulwark::scan {
+namespace {
+
+std::shared_ptr<const ruleset> build(const std::string& yaml, ruleset_options o = {}) {
+  auto specs = config::load_rule_string(yaml, "test.yaml");
+  if (auto* e = std::get_if<config::load_error>(&specs)) {
+    ADD_FAILURE() << e->message();
+    return nullptr;
+  }
+  auto built = ruleset::build(std::get<std::vector<config::rule_spec>>(specs), o);
+  if (auto* e = std::get_if<std::string>(&built)) {
+    ADD_FAILURE() << *e;
+    return nullptr;
+  }
+  return std::get<std::shared_ptr<const ruleset>>(built);
+}
+
+std::string rule(const std::string& id, const std::string& body) {
+  return "  - id: " + id + "\n" + body + "    examples: {match: [x], no_match: []}\n";
+}
+
+const std::string two_rules = "rules:\n" +
+                              rule("token", "    category: secret\n    severity: high\n"
+                                            "    pattern: 'tok_([a-z0-9]{8})'\n") +
+                              rule("word", "    category: pii\n    severity: low\n"
+                                           "    pattern: '[a-z]{3,}'\n");
+
+std::string redacted(scanner& s, const std::string& text) {
+  std::vector<match> m;
+  s.scan(text, m);
+  std::string out;
+  std::vector<action> applied;
+  rewrite_value(text, m, s.rules(), std::nullopt, out, applied);
+  return out;
+}
+
+TEST(Scanner, TheFirstCapturingGroupIsTheRedactedSpan) {
+  auto rs = build("rules:\n" + rule("token", "    category: secret\n"
+                                             "    pattern: 'tok_([a-z0-9]{8})'\n"));
+  ASSERT_TRUE(rs);
+  scanner s(rs);
+  std::vector<match> m;
+  s.scan("id tok_abcd1234 end", m);
+  ASSERT_EQ(m.size(), 1U);
+  EXPECT_EQ(m[0].begin, 7U);
+  EXPECT_EQ(m[0].end, 15U);
+  EXPECT_EQ(redacted(s, "id tok_abcd1234 end"), "id tok_[REDACTED:token] end");
+}
+
+TEST(Scanner, EveryOccurrenceInAValueIsFound) {
+  auto rs = build("rules:\n" + rule("token", "    category: secret\n"
+                                             "    pattern: 'tok_([a-z0-9]{8})'\n"));
+  ASSERT_TRUE(rs);
+  scanner s(rs);
+  EXPECT_EQ(redacted(s, "tok_aaaaaaaa,tok_bbbbbbbb tok_cccccccc"),
+            "tok_[REDACTED:token],tok_[REDACTED:token] tok_[REDACTED:token]");
+}
+
+TEST(Scanner, OverlapsResolveToTheLongestThenTheMostSevere) {
+  auto rs = build(two_rules);
+  ASSERT_TRUE(rs);
+  scanner s(rs);
+  std::vector<match> m;
+  s.candidates("tok_abcdefgh", m);
+  // token: [4,12); word: "tok" [0,3) and "abcdefgh" [4,12).
+  EXPECT_EQ(m.size(), 3U);
+  s.scan("tok_abcdefgh", m);
+  ASSERT_EQ(m.size(), 2U);
+  EXPECT_EQ(rs->rule(m[0].rule).spec.id, "word");
+  EXPECT_EQ(m[0].end, 3U);
+  // Same length [4,12): the more severe secret wins over the low pii rule.
+  EXPECT_EQ(rs->rule(m[1].rule).spec.id, "token");
+  // Longer wins over more severe: "tok_" + 8 is covered by the longer word run.
+  s.scan("tok_abcdefghijkl", m);
+  ASSERT_EQ(m.size(), 2U);
+  EXPECT_EQ(rs->rule(m[1].rule).spec.id, "word");
+  EXPECT_EQ(m[1].end - m[1].begin, 12U);
+}
+
+TEST(Scanner, ValidatorsKeywordsAndAllowListsConfirmMatches) {
+  auto rs = build("rules:\n" +
+                  rule("card", "    category: pii\n    pattern: '\\b(\\d{16})\\b'\n"
+                               "    validator: luhn\n") +
+                  rule("pin", "    category: secret\n    pattern: '\\b(\\d{4})\\b'\n"
+                              "    keywords: [pin]\n    keyword_window: 8\n") +
+                  rule("key", "    category: secret\n    pattern: '\\bK-([A-Z]{4})'\n"
+                              "    allow: [TEST]\n"));
+  ASSERT_TRUE(rs);
+  scanner s(rs);
+  EXPECT_EQ(redacted(s, "card 4111111111111111"), "card [REDACTED:card]");
+  EXPECT_EQ(redacted(s, "card 4111111111111112"), "card 4111111111111112") << "fails Luhn";
+  EXPECT_EQ(redacted(s, "pin: 1234"), "pin: [REDACTED:pin]");
+  EXPECT_EQ(redacted(s, "pin is not here, 1234"), "pin is not here, 1234") << "keyword too far";
+  EXPECT_EQ(redacted(s, "K-ABCD K-TEST"), "K-[REDACTED:key] K-TEST");
+}
+
+TEST(Scanner, ActionsTagMaskAndDefuseAsConfigured) {
+  auto rs =
+      build("rules:\n" +
+            rule("card", "    category: pii\n    pattern: '\\b(\\d{4} \\d{4} \\d{4} \\d{4})\\b'\n"
+                         "    action: mask\n") +
+            rule("esc", "    category: injection\n    pattern: '\\x1b\\[[0-9;]*m'\n"));
+  ASSERT_TRUE(rs);
+  scanner s(rs);
+  EXPECT_EQ(redacted(s, "4111 1111 1111 1111"), "**** **** **** 1111");
+  EXPECT_EQ(rs->rule(1).act, action::defuse) << "injections default to defuse";
+}
+
+TEST(Scanner, AValueWithNoMatchYieldsNothing) {
+  auto rs = build(two_rules);
+  ASSERT_TRUE(rs);
+  scanner s(rs);
+  std::vector<match> m;
+  s.scan("12 34 56", m);
+  EXPECT_TRUE(m.empty());
+  s.scan("", m);
+  EXPECT_TRUE(m.empty());
+}
+
+TEST(Ruleset, ABadPatternNamesTheFileLineAndRule) {
+  auto specs = config::load_rule_string("rules:\n" + rule("bad", "    category: secret\n"
+                                                                 "    pattern: 'a(b'\n"),
+                                        "bad.yaml");
+  ASSERT_TRUE(std::holds_alternative<std::vector<config::rule_spec>>(specs));
+  auto built = ruleset::build(std::get<std::vector<config::rule_spec>>(specs));
+  ASSERT_TRUE(std::holds_alternative<std::string>(built));
+  EXPECT_NE(std::get<std::string>(built).find("bad.yaml:2: rule bad: pattern"), std::string::npos)
+      << std::get<std::string>(built);
+}
+
+TEST(Ruleset, ARuleWithoutMatchExamplesDoesNotLoad) {
+  auto specs = config::load_rule_string("rules:\n  - id: x\n    category: pii\n"
+                                        "    pattern: 'x'\n    examples: {no_match: [y]}\n",
+                                        "r.yaml");
+  ASSERT_TRUE(std::holds_alternative<config::load_error>(specs));
+  EXPECT_NE(std::get<config::load_error>(specs).message().find("without examples"),
+            std::string::npos);
+}
+
+TEST(Ruleset, DuplicateIdsAreRefused) {
+  auto specs =
+      config::load_rule_string("rules:\n" + rule("x", "    category: pii\n    pattern: 'x'\n") +
+                                   rule("x", "    category: pii\n    pattern: 'y'\n"),
+                               "r.yaml");
+  ASSERT_TRUE(std::holds_alternative<config::load_error>(specs));
+  EXPECT_NE(std::get<config::load_error>(specs).message().find("duplicate"), std::string::npos);
+}
+
+TEST(Examples, AFailingExampleIsReportedWithItsLine) {
+  auto rs = build("rules:\n  - id: x\n    category: pii\n    pattern: 'abc'\n"
+                  "    examples:\n      match: [abc, xyz]\n      no_match: [zabcz]\n");
+  ASSERT_TRUE(rs);
+  const auto failures = check_examples(rs);
+  ASSERT_EQ(failures.size(), 2U);
+  EXPECT_EQ(failures[0].reason, "match example not found");
+  EXPECT_EQ(failures[1].reason, "no_match example matched");
+  EXPECT_EQ(failures[0].where.rfind("test.yaml:", 0), 0U);
+}
+
+} // namespace
+} // namespace bulwark::scan
