@@ -63,30 +63,48 @@ void processor::value_scanner::reset() {
   findings.clear();
   arena.clear();
   redacted = false;
+  values_.clear();
+  texts_.clear();
+  pointers_.clear();
 }
 
 bool processor::value_scanner::on_value(const json::value_ref& v) {
   if (v.kind != json::value_kind::string) return true;
-  scanner_.scan(v.text, matches_);
-  if (matches_.empty()) return true;
+  values_.push_back(
+      {v.begin, v.end, v.member_begin, pointers_.size(), v.pointer.size(), v.in_object});
+  pointers_.append(v.pointer);
+  texts_.push_back(v.text);
+  return true;
+}
+
+void processor::value_scanner::scan_collected() {
+  if (texts_.empty()) return;
+  scanner_.scan_values(texts_, matches_);
   const scan::ruleset& rules = scanner_.rules();
-  const scan::rewrite_result r =
-      scan::rewrite_value(v.text, matches_, rules, std::nullopt, rewritten_, applied_);
-  for (std::size_t i = 0; i < matches_.size(); ++i) {
-    const action act = applied_[i];
-    redacted |= act != action::defuse;
-    const std::uint32_t rule = matches_[i].rule;
-    auto same = [&](const finding& f) { return f.rule == rule && f.path == v.pointer; };
-    if (auto it = std::find_if(findings.begin(), findings.end(), same); it != findings.end()) {
-      ++it->count;
-    } else {
-      findings.push_back({rule, act, std::string(v.pointer), 1});
+  for (std::size_t k = 0; k < values_.size(); ++k) {
+    const std::vector<scan::match>& matches = matches_[k];
+    if (matches.empty()) continue;
+    const string_value& v = values_[k];
+    const std::string_view pointer =
+        std::string_view(pointers_).substr(v.pointer_begin, v.pointer_size);
+    const scan::rewrite_result r =
+        scan::rewrite_value(texts_[k], matches, rules, std::nullopt, rewritten_, applied_);
+    for (std::size_t i = 0; i < matches.size(); ++i) {
+      const action act = applied_[i];
+      redacted |= act != action::defuse;
+      const std::uint32_t rule = matches[i].rule;
+      auto same = [&](const finding& f) { return f.rule == rule && f.path == pointer; };
+      if (auto it = std::find_if(findings.begin(), findings.end(), same); it != findings.end()) {
+        ++it->count;
+      } else {
+        findings.push_back({rule, act, std::string(pointer), 1});
+      }
     }
-  }
-  const std::size_t arena_begin = arena.size();
-  if (r.drop_member && v.in_object) {
-    edits.push_back({v.member_begin, v.end, arena_begin, 0, true});
-  } else {
+    const std::size_t arena_begin = arena.size();
+    if (r.drop_member && v.in_object) {
+      edits.push_back({v.member_begin, v.end, arena_begin, 0, true});
+      continue;
+    }
     // A dropped array element becomes null so the other indices keep their meaning.
     if (r.drop_member) {
       arena += "null";
@@ -95,7 +113,6 @@ bool processor::value_scanner::on_value(const json::value_ref& v) {
     }
     edits.push_back({v.begin, v.end, arena_begin, arena.size() - arena_begin, false});
   }
-  return true;
 }
 
 processor::processor(const config::options& opts, std::shared_ptr<const scan::ruleset> rules)
@@ -122,6 +139,7 @@ verdict processor::process(std::string_view record, const raw_info& info, const 
     return verdict::rejected;
   }
 
+  if (scanner_) scanner_->scan_collected();
   verdict v = verdict::clean;
   if (!scanner_ || scanner_->findings.empty()) {
     out.append(record); // no finding: byte-identical

@@ -70,13 +70,15 @@ private:
   void reject(json::error why, std::string_view record, const raw_info& info, const origin& from,
               std::string& out, std::string& dlq);
 
-  /// Scans every string value as the walker reaches it and records the edits
-  /// and findings of the current record.
+  /// Collects every string value as the walker reaches it; then scans them all
+  /// in one pass and records the edits and findings of the current record.
   class value_scanner final : public json::visitor {
   public:
     explicit value_scanner(std::shared_ptr<const scan::ruleset> rules);
     bool on_value(const json::value_ref& v) override;
     void reset();
+    /// Scans the collected values (after a successful walk).
+    void scan_collected();
 
     struct pending_edit {
       std::size_t begin, end;
@@ -96,8 +98,17 @@ private:
     const scan::ruleset& rules() const noexcept { return scanner_.rules(); }
 
   private:
+    /// A string value of the record; its text stays valid until the next walk.
+    struct string_value {
+      std::size_t begin, end, member_begin;
+      std::size_t pointer_begin, pointer_size; ///< in `pointers_`
+      bool in_object;
+    };
+    std::vector<string_value> values_;
+    std::vector<std::string_view> texts_;
+    std::string pointers_;
+    std::vector<std::vector<scan::match>> matches_;
     scan::scanner scanner_;
-    std::vector<scan::match> matches_;
     std::vector<action> applied_;
     std::string rewritten_;
   };

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <span>
 
 namespace bulwark::scan {
 
@@ -51,13 +52,20 @@ bool validate(const config::rule_spec& r, std::string_view span) noexcept {
 
 struct scanner::impl {
   hs_scratch_ptr scratch;
-  normalized_text norm;
-  std::string lowered; ///< the ASCII-lower-cased text when it needs nothing more
+  /// Per value of the current event: its normalised form (when it needs one)
+  /// or its ASCII-lower-cased copy (when nothing but case would change).
+  std::vector<normalized_text> norm;
+  std::vector<std::string> lowered;
+  std::vector<std::string_view> scanned;   ///< what the normalized database sees, per value
+  std::vector<std::uint8_t> is_normalized; ///< per value: scanned[i] is norm[i].text
 
-  std::vector<std::uint8_t> hit;      ///< per rule: seen in the current value
-  std::vector<std::uint32_t> touched; ///< rules hit in the current value
+  std::vector<std::uint8_t> hit;      ///< per rule: occurs somewhere in the event
+  std::vector<std::uint32_t> touched; ///< rules that occur in the event
+  std::string joined; ///< the event's texts, newline-separated, as Hyperscan sees them
   std::vector<match> cands;
   std::vector<std::size_t> order;
+  std::vector<std::vector<match>> one;       ///< candidates() of a single value
+  std::vector<std::vector<match>> per_value; ///< scan_values() before resolution
 
   static int on_match(unsigned id, unsigned long long /*from*/, unsigned long long /*to*/,
                       unsigned /*flags*/, void* ctx) {
@@ -69,14 +77,23 @@ struct scanner::impl {
     return 0;
   }
 
-  /// Runs `db` over `text` and leaves the rules that occur in `touched`.
-  void run(hs_database_t* db, std::string_view text) {
+  /// One Hyperscan call over all `texts` joined, each followed by a newline so
+  /// that `^`, `$` and `\b` see a boundary between values (the database is
+  /// multi-line). Joining costs a copy of the event's strings, far less than
+  /// Hyperscan's vectored mode, which ran ~4x slower on an event's many small
+  /// values. Leaves the rules that occur in `touched`.
+  void run(hs_database_t* db, std::span<const std::string_view> texts) {
     for (std::uint32_t rule : touched)
       hit[rule] = 0;
     touched.clear();
-    if (db == nullptr || text.empty()) return;
-    hs_scan(db, text.data(), static_cast<unsigned>(text.size()), 0, scratch.get(), &impl::on_match,
-            this);
+    if (db == nullptr || texts.empty()) return;
+    joined.clear();
+    for (const std::string_view t : texts) {
+      joined.append(t);
+      joined += '\n';
+    }
+    hs_scan(db, joined.data(), static_cast<unsigned>(joined.size()), 0, scratch.get(),
+            &impl::on_match, this);
   }
 };
 
@@ -96,81 +113,105 @@ scanner::~scanner() = default;
 scanner::scanner(scanner&&) noexcept = default;
 scanner& scanner::operator=(scanner&&) noexcept = default;
 
-void scanner::candidates(std::string_view original, std::vector<match>& out) {
-  out.clear();
-  impl& m = *impl_;
-  const ruleset::impl& rs = rules_->internals();
-
-  // Finds the spans of the rules in m.touched on `scanned` and confirms them;
-  // `norm` maps them back to the original (null: scanned is the original).
-  const auto confirm = [&](std::string_view scanned, const normalized_text* norm) {
-    for (const std::uint32_t rule : m.touched) {
-      const rule_info& info = rules_->rule(rule);
-      const config::rule_spec& spec = info.spec;
-      const auto emit = [&](std::size_t b, std::size_t e) {
-        if (e <= b) return;
-        if (!spec.keywords.empty()) {
-          const std::size_t from = b > spec.keyword_window ? b - spec.keyword_window : 0;
-          const std::string_view window = scanned.substr(from, e - from);
-          if (std::none_of(spec.keywords.begin(), spec.keywords.end(),
-                           [&](const std::string& k) { return contains_ci(window, k); }))
-            return;
-        }
-        if (!validate(spec, scanned.substr(b, e - b))) return;
-        std::size_t ob = b, oe = e;
-        if (norm != nullptr) std::tie(ob, oe) = norm->to_original(b, e);
-        const std::string_view span = original.substr(ob, oe - ob);
-        if (std::find(spec.allow.begin(), spec.allow.end(), span) != spec.allow.end()) return;
-        out.push_back({rule, static_cast<std::uint32_t>(ob), static_cast<std::uint32_t>(oe)});
-      };
-      const re2::RE2& re = *rs.span[rule];
-      const re2::StringPiece whole(scanned.data(), scanned.size());
-      re2::StringPiece sub[2];
-      const int n = info.has_group ? 2 : 1;
-      std::size_t pos = 0;
-      while (pos <= scanned.size() &&
-             re.Match(whole, pos, scanned.size(), re2::RE2::UNANCHORED, sub, n)) {
-        const re2::StringPiece& span = sub[n - 1];
-        if (span.data() != nullptr) {
-          const auto b = static_cast<std::size_t>(span.data() - scanned.data());
-          emit(b, b + span.size());
-        }
-        const auto next = static_cast<std::size_t>(sub[0].data() - scanned.data()) + sub[0].size();
-        pos = next > pos ? next : pos + 1;
-      }
+/// Finds every match of `rule` in `scanned` with RE2 and confirms it (keywords,
+/// validator, allow list); `norm` maps spans back to `original` (null: scanned
+/// has the original's offsets).
+void scanner::confirm(std::uint32_t rule, std::string_view original, std::string_view scanned,
+                      const normalized_text* norm, std::vector<match>& out) const {
+  const rule_info& info = rules_->rule(rule);
+  const config::rule_spec& spec = info.spec;
+  const auto emit = [&](std::size_t b, std::size_t e) {
+    if (e <= b) return;
+    if (!spec.keywords.empty()) {
+      const std::size_t from = b > spec.keyword_window ? b - spec.keyword_window : 0;
+      const std::string_view window = scanned.substr(from, e - from);
+      if (std::none_of(spec.keywords.begin(), spec.keywords.end(),
+                       [&](const std::string& k) { return contains_ci(window, k); }))
+        return;
     }
+    if (!validate(spec, scanned.substr(b, e - b))) return;
+    std::size_t ob = b, oe = e;
+    if (norm != nullptr) std::tie(ob, oe) = norm->to_original(b, e);
+    const std::string_view span = original.substr(ob, oe - ob);
+    if (std::find(spec.allow.begin(), spec.allow.end(), span) != spec.allow.end()) return;
+    out.push_back({rule, static_cast<std::uint32_t>(ob), static_cast<std::uint32_t>(oe)});
   };
-
-  m.run(rs.raw.get(), original);
-  confirm(original, nullptr);
-  if (rs.normalized) {
-    if (needs_normalization(original)) {
-      normalize(original, m.norm);
-      m.run(rs.normalized.get(), m.norm.text);
-      confirm(m.norm.text, &m.norm);
-    } else {
-      // Only ASCII case would change: offsets stay the same.
-      m.lowered.assign(original);
-      for (char& c : m.lowered)
-        c = lower(c);
-      m.run(rs.normalized.get(), m.lowered);
-      confirm(m.lowered, nullptr);
+  const re2::RE2& re = *rules_->internals().span[rule];
+  const re2::StringPiece whole(scanned.data(), scanned.size());
+  re2::StringPiece sub[2];
+  const int n = info.has_group ? 2 : 1;
+  std::size_t pos = 0;
+  while (pos <= scanned.size() &&
+         re.Match(whole, pos, scanned.size(), re2::RE2::UNANCHORED, sub, n)) {
+    const re2::StringPiece& span = sub[n - 1];
+    if (span.data() != nullptr) {
+      const auto b = static_cast<std::size_t>(span.data() - scanned.data());
+      emit(b, b + span.size());
     }
+    const auto next = static_cast<std::size_t>(sub[0].data() - scanned.data()) + sub[0].size();
+    pos = next > pos ? next : pos + 1;
   }
 }
 
-void scanner::scan(std::string_view text, std::vector<match>& out) {
+void scanner::candidates_of_values(std::span<const std::string_view> values,
+                                   std::vector<std::vector<match>>& out) {
   impl& m = *impl_;
-  candidates(text, m.cands);
+  const ruleset::impl& rs = rules_->internals();
+  if (out.size() < values.size()) out.resize(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i)
+    out[i].clear();
+
+  m.run(rs.raw.get(), values);
+  for (const std::uint32_t rule : m.touched)
+    for (std::size_t i = 0; i < values.size(); ++i)
+      confirm(rule, values[i], values[i], nullptr, out[i]);
+
+  if (!rs.normalized) return;
+  if (m.norm.size() < values.size()) {
+    m.norm.resize(values.size());
+    m.lowered.resize(values.size());
+    m.is_normalized.resize(values.size());
+  }
+  m.scanned.clear();
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (needs_normalization(values[i])) {
+      normalize(values[i], m.norm[i]);
+      m.scanned.push_back(m.norm[i].text);
+      m.is_normalized[i] = 1;
+    } else {
+      // Only ASCII case would change: offsets stay the same.
+      std::string& low = m.lowered[i];
+      low.assign(values[i]);
+      for (char& c : low)
+        c = lower(c);
+      m.scanned.push_back(low);
+      m.is_normalized[i] = 0;
+    }
+  }
+  m.run(rs.normalized.get(), m.scanned);
+  for (const std::uint32_t rule : m.touched)
+    for (std::size_t i = 0; i < values.size(); ++i)
+      confirm(rule, values[i], m.scanned[i], m.is_normalized[i] != 0 ? &m.norm[i] : nullptr,
+              out[i]);
+}
+
+void scanner::candidates(std::string_view original, std::vector<match>& out) {
+  std::vector<std::vector<match>>& one = impl_->one;
+  candidates_of_values({&original, 1}, one);
+  out.swap(one[0]);
+}
+
+void scanner::resolve(std::vector<match>& cands, std::vector<match>& out) {
+  impl& m = *impl_;
   out.clear();
-  if (m.cands.empty()) return;
+  if (cands.empty()) return;
   // Longest first, then most severe, then leftmost, then rule order: deterministic.
-  m.order.resize(m.cands.size());
+  m.order.resize(cands.size());
   for (std::size_t i = 0; i < m.order.size(); ++i)
     m.order[i] = i;
   std::sort(m.order.begin(), m.order.end(), [&](std::size_t a, std::size_t b) {
-    const match& x = m.cands[a];
-    const match& y = m.cands[b];
+    const match& x = cands[a];
+    const match& y = cands[b];
     const auto lx = x.end - x.begin, ly = y.end - y.begin;
     if (lx != ly) return lx > ly;
     const auto sx = rules_->rule(x.rule).spec.sev, sy = rules_->rule(y.rule).spec.sev;
@@ -179,13 +220,27 @@ void scanner::scan(std::string_view text, std::vector<match>& out) {
     return x.rule < y.rule;
   });
   for (std::size_t i : m.order) {
-    const match& c = m.cands[i];
+    const match& c = cands[i];
     const bool overlaps = std::any_of(
         out.begin(), out.end(), [&](const match& a) { return c.begin < a.end && a.begin < c.end; });
     if (!overlaps) out.push_back(c);
   }
   std::sort(out.begin(), out.end(),
             [](const match& a, const match& b) { return a.begin < b.begin; });
+}
+
+void scanner::scan_values(std::span<const std::string_view> values,
+                          std::vector<std::vector<match>>& out) {
+  impl& m = *impl_;
+  candidates_of_values(values, m.per_value);
+  if (out.size() < values.size()) out.resize(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i)
+    resolve(m.per_value[i], out[i]);
+}
+
+void scanner::scan(std::string_view text, std::vector<match>& out) {
+  candidates(text, impl_->cands);
+  resolve(impl_->cands, out);
 }
 
 } // namespace bulwark::scan

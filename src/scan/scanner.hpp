@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -38,6 +39,11 @@ public:
   /// Confirmed, non-overlapping matches in `text`, sorted by begin.
   void scan(std::string_view text, std::vector<match>& out);
 
+  /// The same for every string value of one event at once: one Hyperscan call
+  /// per text form for the whole event, so clean events cost one pass.
+  /// `out[i]` receives the matches of `values[i]` (out grows as needed).
+  void scan_values(std::span<const std::string_view> values, std::vector<std::vector<match>>& out);
+
   /// Every confirmed match of every rule before overlap resolution (for rule
   /// examples and `rules test`).
   void candidates(std::string_view text, std::vector<match>& out);
@@ -45,6 +51,12 @@ public:
   const ruleset& rules() const noexcept { return *rules_; }
 
 private:
+  void candidates_of_values(std::span<const std::string_view> values,
+                            std::vector<std::vector<match>>& out);
+  void confirm(std::uint32_t rule, std::string_view original, std::string_view scanned,
+               const normalized_text* norm, std::vector<match>& out) const;
+  void resolve(std::vector<match>& cands, std::vector<match>& out);
+
   struct impl;
   std::shared_ptr<const ruleset> rules_;
   std::unique_ptr<impl> impl_;

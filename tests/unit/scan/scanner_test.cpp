@@ -123,6 +123,26 @@ TEST(Scanner, AValueWithNoMatchYieldsNothing) {
   EXPECT_TRUE(m.empty());
 }
 
+TEST(Scanner, ValuesOfOneEventAreScannedTogetherButMatchOnlyWithinAValue) {
+  auto rs =
+      build("rules:\n" + rule("start", "    category: secret\n    pattern: '^(tok_[a-z]{4})'\n") +
+            rule("split", "    category: secret\n    pattern: 'abc[a-z]*def'\n"));
+  ASSERT_TRUE(rs);
+  scanner s(rs);
+  const std::vector<std::string_view> values{"x tok_aaaa", "tok_bbbb at start", "abc", "def",
+                                             "abcxdef"};
+  std::vector<std::vector<match>> out;
+  s.scan_values(values, out);
+  ASSERT_GE(out.size(), values.size());
+  EXPECT_TRUE(out[0].empty()) << "^ holds at a value's start only";
+  ASSERT_EQ(out[1].size(), 1U);
+  EXPECT_EQ(out[1][0].begin, 0U);
+  EXPECT_TRUE(out[2].empty()) << "no match across two values";
+  EXPECT_TRUE(out[3].empty());
+  ASSERT_EQ(out[4].size(), 1U);
+  EXPECT_EQ(out[4][0].end, 7U);
+}
+
 TEST(Ruleset, ABadPatternNamesTheFileLineAndRule) {
   auto specs = config::load_rule_string("rules:\n" + rule("bad", "    category: secret\n"
                                                                  "    pattern: 'a(b'\n"),
