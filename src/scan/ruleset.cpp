@@ -1,5 +1,6 @@
 #include "scan/ruleset.hpp"
 
+#include "scan/db_cache.hpp"
 #include "scan/ruleset_impl.hpp"
 
 #include <algorithm>
@@ -40,6 +41,13 @@ std::variant<hs_database_ptr, std::string> compile(const std::vector<rule_info>&
         p.find("\\P") != std::string::npos;
     flags.push_back(HS_FLAG_SINGLEMATCH | HS_FLAG_MULTILINE | (needs_utf8 ? HS_FLAG_UTF8 : 0U));
   }
+  // The exact compile input: the cache uses a database only for the same input.
+  std::string key = std::string("hyperscan ") + hs_version() + "\nmode block\n";
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    key += std::to_string(ids[i]) + " " + std::to_string(flags[i]) + " " + patterns[i] + "\n";
+  const std::string cache_dir = db_cache::directory();
+  if (hs_database_ptr cached = db_cache::load(cache_dir, key)) return cached;
+
   hs_database_t* db = nullptr;
   hs_compile_error_t* err = nullptr;
   if (hs_compile_multi(patterns.data(), flags.data(), ids.data(), static_cast<unsigned>(ids.size()),
@@ -55,6 +63,7 @@ std::variant<hs_database_ptr, std::string> compile(const std::vector<rule_info>&
     hs_free_compile_error(err);
     return msg;
   }
+  db_cache::store(cache_dir, key, db);
   return hs_database_ptr(db);
 }
 
