@@ -33,6 +33,57 @@ TEST(ScanCli, GoldenFileGivesTheExpectedOutputAndDeadLetters) {
   }
 }
 
+TEST(ScanCli, RedactionGoldenFileGivesTheExpectedSanitisedEvents) {
+  // Secrets, PII and injections in chat, tabular and log events, next to hard
+  // negatives (hex digests, failed-Luhn numbers, "reset your password", ${name}).
+  temp_dir dir;
+  const auto r = run(exe + " scan --in " + data("redaction.ndjson") + " --out " + dir.file("out"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(read_file(dir.file("out")), read_file(data("redaction.expected.ndjson")));
+  for (const char* planted :
+       {"AKIAZ3MSJV4WWNKWW5FG", "S3cr3tPassw0rd", "4111 1111 1111 1111", "jane.doe@example.org",
+        "DE89 3704", "hunter2", "<script", "${jndi", "\\u001b"})
+    EXPECT_EQ(read_file(dir.file("out")).find(planted), std::string::npos) << planted;
+}
+
+TEST(RulesCli, CheckCompilesEveryPackAndRunsEveryExample) {
+  const auto r = run(exe + " rules check");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find(" 0 failed"), std::string::npos) << r.out;
+}
+
+TEST(RulesCli, TestShowsTheRulesThatMatchAndTheRedactedText) {
+  const auto r = run(exe + " rules test 'key AKIAZ3MSJV4WWNKWW5FG ok'");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("aws-access-key-id"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("redacted: key [REDACTED:aws-access-key-id] ok"), std::string::npos)
+      << r.out;
+}
+
+TEST(RulesCli, AUserRuleWhoseExampleFailsMakesCheckExitOne) {
+  temp_dir dir;
+  write_file(dir.file("mine.yaml"), "rules:\n  - id: order-token\n    category: secret\n"
+                                    "    pattern: 'ord_([a-z]{6})'\n    examples:\n"
+                                    "      match: [ord_abcdef, ord_123456]\n");
+  write_file(dir.file("cfg.yaml"), "rules:\n  packs: []\n  extra: [mine.yaml]\n");
+  const auto r = run(exe + " rules check -c " + dir.file("cfg.yaml"));
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find(dir.file("mine.yaml") + ":6: rule order-token: match example not found"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST(RulesCli, ARuleThatDoesNotCompileIsAConfigErrorNamingFileAndLine) {
+  temp_dir dir;
+  write_file(dir.file("bad.yaml"), "rules:\n  - id: broken\n    category: secret\n"
+                                   "    pattern: 'a(b'\n    examples: {match: [ab]}\n");
+  write_file(dir.file("cfg.yaml"), "rules:\n  packs: []\n  extra: [bad.yaml]\n");
+  const auto r = run("printf '{}\\n' | " + exe + " scan -c " + dir.file("cfg.yaml"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(dir.file("bad.yaml") + ":2: rule broken: pattern"), std::string::npos)
+      << r.err;
+}
+
 TEST(ScanCli, ReadsStdinAndWritesStdoutByDefault) {
   const auto r = run("printf '{\"a\":1}\\n[1]\\n' | " + exe + " scan");
   ASSERT_EQ(r.exit_code, 0) << r.err;
