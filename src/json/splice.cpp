@@ -203,18 +203,16 @@ void append_string(std::string& out, std::string_view utf8) {
   out.push_back('"');
 }
 
-void append_string_lossy(std::string& out, std::string_view bytes) {
-  std::size_t bad_at = first_invalid_utf8(bytes);
-  if (bad_at == bytes.size()) {
-    append_string(out, bytes);
-    return;
-  }
-  out.reserve(out.size() + bytes.size() + 8);
-  out.push_back('"');
+namespace {
+
+/// Calls copy(run) for each valid UTF-8 run of `bytes` and appends U+FFFD to
+/// `out` for each maximal invalid subpart between them.
+template <class Copy>
+void repair_utf8(std::string& out, std::string_view bytes, std::size_t bad_at, Copy copy) {
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   std::size_t i = 0;
   while (i < bytes.size()) {
-    escape_into(out, bytes.substr(i, bad_at - i));
+    copy(bytes.substr(i, bad_at - i));
     i = bad_at;
     if (i == bytes.size()) break;
     std::size_t bad = 1;
@@ -224,7 +222,25 @@ void append_string_lossy(std::string& out, std::string_view bytes) {
     i += bad;
     bad_at = i + first_invalid_utf8(bytes.substr(i));
   }
+}
+
+} // namespace
+
+void append_string_lossy(std::string& out, std::string_view bytes) {
+  const std::size_t bad_at = first_invalid_utf8(bytes);
+  if (bad_at == bytes.size()) {
+    append_string(out, bytes);
+    return;
+  }
+  out.reserve(out.size() + bytes.size() + 8);
   out.push_back('"');
+  repair_utf8(out, bytes, bad_at, [&](std::string_view run) { escape_into(out, run); });
+  out.push_back('"');
+}
+
+void append_utf8_lossy(std::string& out, std::string_view bytes) {
+  repair_utf8(out, bytes, first_invalid_utf8(bytes),
+              [&](std::string_view run) { out.append(run); });
 }
 
 bool is_valid_utf8(std::string_view bytes) noexcept {

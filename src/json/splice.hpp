@@ -35,6 +35,10 @@ void append_string(std::string& out, std::string_view utf8);
 /// sequence becomes U+FFFD (the "maximal subpart" rule of Unicode §3.9).
 void append_string_lossy(std::string& out, std::string_view bytes);
 
+/// Appends `bytes` with every invalid UTF-8 sequence replaced by U+FFFD (no
+/// quoting, no escaping): raw bytes made safe for UTF-8 text processing.
+void append_utf8_lossy(std::string& out, std::string_view bytes);
+
 /// True when `bytes` is valid UTF-8.
 bool is_valid_utf8(std::string_view bytes) noexcept;
 

@@ -77,6 +77,17 @@ bool processor::value_scanner::on_value(const json::value_ref& v) {
   return true;
 }
 
+void processor::value_scanner::redact_text(std::string_view text, std::string& out) {
+  scanner_.scan(text, single_);
+  if (single_.empty()) {
+    out.assign(text);
+    return;
+  }
+  const scan::rewrite_result r =
+      scan::rewrite_value(text, single_, scanner_.rules(), std::nullopt, out, applied_);
+  if (r.drop_member) out = "[REDACTED]";
+}
+
 void processor::value_scanner::scan_collected() {
   if (texts_.empty()) return;
   scanner_.scan_values(texts_, matches_);
@@ -197,7 +208,16 @@ void processor::reject(json::error why, std::string_view record, const raw_info&
   ++stats_.rejected_by_reason[static_cast<int>(why)];
   const std::string_view reason = json::to_string(why);
   append_placeholder(out, verdict::rejected, reason, from);
-  append_dead_letter(dlq, reason, record, info, from);
+  if (!scanner_) {
+    append_dead_letter(dlq, reason, record, info, from);
+    return;
+  }
+  // The DLQ gets what cannot be parsed, secrets included: redact at the byte
+  // level first, the whole line scanned as one text (made valid UTF-8).
+  raw_text_.clear();
+  json::append_utf8_lossy(raw_text_, record);
+  scanner_->redact_text(raw_text_, redacted_raw_);
+  append_dead_letter(dlq, reason, redacted_raw_, info, from);
 }
 
 } // namespace bulwark::pipeline

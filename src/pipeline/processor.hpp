@@ -79,6 +79,8 @@ private:
     void reset();
     /// Scans the collected values (after a successful walk).
     void scan_collected();
+    /// Writes `text` (valid UTF-8) with every finding replaced per its action.
+    void redact_text(std::string_view text, std::string& out);
 
     struct pending_edit {
       std::size_t begin, end;
@@ -108,6 +110,7 @@ private:
     std::vector<std::string_view> texts_;
     std::string pointers_;
     std::vector<std::vector<scan::match>> matches_;
+    std::vector<scan::match> single_;
     scan::scanner scanner_;
     std::vector<action> applied_;
     std::string rewritten_;
@@ -122,6 +125,8 @@ private:
   std::optional<value_scanner> scanner_;
   std::vector<json::edit> edits_;
   std::string spliced_;
+  std::string raw_text_;     ///< a rejected record made valid UTF-8
+  std::string redacted_raw_; ///< ... and redacted, for its dead letter
   std::string annotation_;
   stats stats_;
 };

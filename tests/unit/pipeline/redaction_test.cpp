@@ -82,5 +82,16 @@ TEST(Redaction, TerminalEscapesAreReplacedByVisibleTokens) {
   EXPECT_NE(r.out.find("[ESC]"), std::string::npos) << r.out;
 }
 
+TEST(Redaction, ARejectedLineIsRedactedBeforeItReachesTheDeadLetters) {
+  processor p(config::options{}, all_packs());
+  std::string out, dlq;
+  const std::string key = "AKIAZ3MSJV4WWNKWW5FG";
+  p.process("{\"note\":\"key " + key + " \xff truncated", raw_info{}, origin{4}, out, dlq);
+  EXPECT_EQ(out, R"({"_bulwark":{"v":1,"verdict":"rejected","reason":"invalid_utf8","line":4}})");
+  EXPECT_EQ(dlq.find(key), std::string::npos) << dlq;
+  EXPECT_NE(dlq.find("[REDACTED:aws-access-key-id]"), std::string::npos) << dlq;
+  EXPECT_NE(dlq.find("\xEF\xBF\xBD"), std::string::npos) << "invalid byte shown as U+FFFD";
+}
+
 } // namespace
 } // namespace bulwark::pipeline
