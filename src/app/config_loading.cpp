@@ -1,5 +1,6 @@
 #include "app/cli.hpp"
 #include "config/load.hpp"
+#include "crypto/keys.hpp"
 
 #include <cstdio>
 #include <filesystem>
@@ -30,6 +31,14 @@ std::optional<loaded_config> load_config_and_rules(const std::string& path) {
   scan::ruleset_options ro;
   for (const action a : {action::tag, action::hash, action::mask, action::drop, action::defuse})
     if (to_string(a) == opts.rules.action) ro.default_action = a;
+  // Loaded whether or not a rule hashes; the ruleset refuses a hash action
+  // without it, quoting why it is missing.
+  auto key = crypto::load_key(opts.rules.hash_key, opts.base_dir);
+  if (auto* k = std::get_if<crypto::key_bytes>(&key)) {
+    ro.hash_key = std::move(*k);
+  } else {
+    ro.hash_key_problem = std::get<crypto::key_error>(key).reason;
+  }
   auto built = scan::load_ruleset(scan::default_rules_dir(), opts.rules.packs, extra, ro);
   if (auto* err = std::get_if<std::string>(&built)) {
     std::fprintf(stderr, "bulwark: %s\n", err->c_str());

@@ -1,5 +1,6 @@
 #include "scan/redact.hpp"
 
+#include "crypto/hmac.hpp"
 #include "scan/defuse.hpp"
 
 namespace bulwark::scan {
@@ -56,11 +57,21 @@ rewrite_result rewrite_value(std::string_view text, std::span<const match> match
     const std::string_view span = text.substr(m.begin, m.end - m.begin);
     switch (applied[i]) {
     case action::tag:
-    case action::hash: // refused at start-up until the hash key is wired
       out += "[REDACTED:";
       out += rules.rule(m.rule).spec.id;
       out += ']';
       break;
+    case action::hash: {
+      // Keyed, so equal values get equal tokens across events and restarts
+      // without the token being reversible by guessing.
+      const crypto::digest d = crypto::hmac_sha256(rules.hash_key(), span);
+      out += '[';
+      out += rules.rule(m.rule).spec.id;
+      out += ':';
+      out += crypto::to_hex(std::span<const std::uint8_t>(d.data(), 6));
+      out += ']';
+      break;
+    }
     case action::mask:
       append_masked(span, out);
       break;

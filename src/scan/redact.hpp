@@ -8,7 +8,7 @@
 ///   mask   -> every letter and digit but the last four becomes '*' (separators kept)
 ///   defuse -> the span's defused form (scan/defuse.hpp)
 ///   drop   -> the whole member is removed (the caller removes it)
-///   hash   -> [<rule>:<12 hex of HMAC-SHA256>] (needs rules.hash_key; not yet built)
+///   hash   -> [<rule>:<first 12 hex digits of HMAC-SHA256(rules.hash_key, span)>]
 #include "scan/ruleset.hpp"
 #include "scan/scanner.hpp"
 

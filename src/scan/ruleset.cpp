@@ -83,10 +83,9 @@ ruleset::build(std::vector<config::rule_spec> specs, const ruleset_options& opts
     } else if (info.spec.cat == category::injection) {
       info.act = action::defuse; // an injection is reported and defused, not erased
     }
-    if (info.act == action::hash)
-      return where(info.spec) +
-             ": action hash: not available in this build yet (HMAC under rules.hash_key); use "
-             "tag or mask";
+    if (info.act == action::hash && opts.hash_key.empty())
+      return where(info.spec) + ": action hash needs rules.hash_key (" +
+             (opts.hash_key_problem.empty() ? "no key" : opts.hash_key_problem) + ")";
     re2::RE2::Options ro;
     ro.set_log_errors(false);
     ro.set_longest_match(true); // leftmost-longest: the whole secret, not a prefix of it
@@ -113,6 +112,7 @@ ruleset::build(std::vector<config::rule_spec> specs, const ruleset_options& opts
       return std::string("cannot allocate Hyperscan scratch space");
   }
   rs->impl_->prototype.reset(scratch);
+  rs->hash_key_ = opts.hash_key;
   return std::shared_ptr<const ruleset>(std::move(rs));
 }
 

@@ -14,6 +14,7 @@
 /// some rules hit, RE2 (leftmost-longest) runs those rules alone over that value.
 #include "config/rules.hpp"
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <variant>
@@ -24,6 +25,8 @@ namespace bulwark::scan {
 /// Options that apply to every rule.
 struct ruleset_options {
   action default_action = action::tag; ///< rules.action
+  std::vector<std::uint8_t> hash_key;  ///< rules.hash_key, loaded; empty: none
+  std::string hash_key_problem;        ///< why there is none (for the error when hash is used)
 };
 
 /// One compiled rule.
@@ -46,6 +49,8 @@ public:
   build(std::vector<config::rule_spec> rules, const ruleset_options& opts = {});
 
   std::size_t size() const noexcept { return rules_.size(); }
+  /// The key of the hash action (empty when no rule hashes).
+  const std::vector<std::uint8_t>& hash_key() const noexcept { return hash_key_; }
   const rule_info& rule(std::size_t i) const noexcept { return rules_[i]; }
 
   struct impl;
@@ -54,6 +59,7 @@ public:
 private:
   ruleset();
   std::vector<rule_info> rules_;
+  std::vector<std::uint8_t> hash_key_;
   std::unique_ptr<impl> impl_;
 };
 

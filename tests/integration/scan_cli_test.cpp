@@ -84,6 +84,22 @@ TEST(RulesCli, ARuleThatDoesNotCompileIsAConfigErrorNamingFileAndLine) {
       << r.err;
 }
 
+TEST(ScanCli, HashActionUsesTheConfiguredKeyAndIsRefusedWithoutOne) {
+  temp_dir dir;
+  write_file(dir.file("cfg.yaml"), "rules:\n  action: hash\n  hash_key: {env: BW_TEST_HASH_KEY}\n");
+  const std::string in = "printf '{\"m\":\"key AKIAZ3MSJV4WWNKWW5FG\"}\\n' | ";
+  const auto refused = run(in + exe + " scan -c " + dir.file("cfg.yaml"));
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("needs rules.hash_key (env BW_TEST_HASH_KEY: not set)"),
+            std::string::npos)
+      << refused.err;
+  const auto ok = run(in + "BW_TEST_HASH_KEY=" + std::string(64, 'a') + " " + exe + " scan -c " +
+                      dir.file("cfg.yaml"));
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("key [aws-access-key-id:"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find(R"("action":"hash")"), std::string::npos) << ok.out;
+}
+
 TEST(ScanCli, ReadsStdinAndWritesStdoutByDefault) {
   const auto r = run("printf '{\"a\":1}\\n[1]\\n' | " + exe + " scan");
   ASSERT_EQ(r.exit_code, 0) << r.err;

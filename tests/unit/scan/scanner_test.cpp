@@ -112,6 +112,42 @@ TEST(Scanner, ActionsTagMaskAndDefuseAsConfigured) {
   EXPECT_EQ(rs->rule(1).act, action::defuse) << "injections default to defuse";
 }
 
+TEST(Scanner, TheHashActionGivesAStableKeyedToken) {
+  const std::string rules_yaml =
+      "rules:\n" + rule("token", "    category: secret\n    pattern: 'tok_([a-z0-9]{8})'\n"
+                                 "    action: hash\n");
+  ruleset_options with_key;
+  with_key.hash_key.assign(32, 0x42);
+  auto rs = build(rules_yaml, with_key);
+  ASSERT_TRUE(rs);
+  scanner s(rs);
+  const std::string a = redacted(s, "tok_abcd1234");
+  EXPECT_EQ(a.rfind("tok_[token:", 0), 0U) << a;
+  EXPECT_EQ(a.size(), std::string("tok_[token:").size() + 12 + 1) << a;
+  EXPECT_EQ(redacted(s, "again tok_abcd1234"), "again " + a) << "same value, same token";
+  EXPECT_NE(redacted(s, "tok_abcd1235"), a);
+  ruleset_options other_key;
+  other_key.hash_key.assign(32, 0x43);
+  auto rs2 = build(rules_yaml, other_key);
+  ASSERT_TRUE(rs2);
+  scanner s2(rs2);
+  EXPECT_NE(redacted(s2, "tok_abcd1234"), a) << "the token depends on the key";
+}
+
+TEST(Scanner, AHashActionWithoutAKeyIsRefusedSayingWhy) {
+  auto specs = config::load_rule_string(
+      "rules:\n" + rule("token", "    category: secret\n    pattern: 'tok_'\n    action: hash\n"),
+      "h.yaml");
+  ruleset_options no_key;
+  no_key.hash_key_problem = "env BULWARK_HASH_KEY: not set";
+  auto built = ruleset::build(std::get<std::vector<config::rule_spec>>(specs), no_key);
+  ASSERT_TRUE(std::holds_alternative<std::string>(built));
+  EXPECT_NE(std::get<std::string>(built).find(
+                "action hash needs rules.hash_key (env BULWARK_HASH_KEY: not set)"),
+            std::string::npos)
+      << std::get<std::string>(built);
+}
+
 TEST(Scanner, AValueWithNoMatchYieldsNothing) {
   auto rs = build(two_rules);
   ASSERT_TRUE(rs);
