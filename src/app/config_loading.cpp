@@ -4,6 +4,8 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 namespace bulwark::app {
 
@@ -38,6 +40,24 @@ std::optional<loaded_config> load_config_and_rules(const std::string& path) {
     ro.hash_key = std::move(*k);
   } else {
     ro.hash_key_problem = std::get<crypto::key_error>(key).reason;
+  }
+  for (const auto& prompt : opts.rules.system_prompts) {
+    if (!prompt.text.empty()) {
+      ro.system_prompts.emplace_back(prompt.name, prompt.text);
+      continue;
+    }
+    const std::filesystem::path p(prompt.file);
+    const std::string file =
+        p.is_absolute() ? prompt.file : (std::filesystem::path(opts.base_dir) / p).string();
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      std::fprintf(stderr, "bulwark: rules.system_prompts %s: cannot read %s\n",
+                   prompt.name.c_str(), file.c_str());
+      return std::nullopt;
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    ro.system_prompts.emplace_back(prompt.name, text.str());
   }
   auto built = scan::load_ruleset(scan::default_rules_dir(), opts.rules.packs, extra, ro);
   if (auto* err = std::get_if<std::string>(&built)) {

@@ -55,8 +55,9 @@ void append_dead_letter(std::string& out, std::string_view reason, std::string_v
   out += '}';
 }
 
-processor::value_scanner::value_scanner(std::shared_ptr<const scan::ruleset> rules)
-    : scanner_(std::move(rules)) {}
+processor::value_scanner::value_scanner(std::shared_ptr<const scan::ruleset> rules,
+                                        policy_set policies)
+    : policies_(std::move(policies)), scanner_(std::move(rules)) {}
 
 void processor::value_scanner::reset() {
   edits.clear();
@@ -92,14 +93,31 @@ void processor::value_scanner::scan_collected() {
   if (texts_.empty()) return;
   scanner_.scan_values(texts_, matches_);
   const scan::ruleset& rules = scanner_.rules();
+  const auto pointer_of = [&](const string_value& v) {
+    return std::string_view(pointers_).substr(v.pointer_begin, v.pointer_size);
+  };
+  system_messages_.clear();
   for (std::size_t k = 0; k < values_.size(); ++k) {
-    const std::vector<scan::match>& matches = matches_[k];
-    if (matches.empty()) continue;
+    std::string_view message;
+    if (texts_[k] == "system" && policy_set::is_message_role(pointer_of(values_[k]), message))
+      system_messages_.push_back(message);
+  }
+  for (std::size_t k = 0; k < values_.size(); ++k) {
+    std::vector<scan::match>& matches = matches_[k];
     const string_value& v = values_[k];
-    const std::string_view pointer =
-        std::string_view(pointers_).substr(v.pointer_begin, v.pointer_size);
-    const scan::rewrite_result r =
-        scan::rewrite_value(texts_[k], matches, rules, std::nullopt, rewritten_, applied_);
+    const std::string_view pointer = pointer_of(v);
+    std::string_view message;
+    if (!system_messages_.empty() && !texts_[k].empty() &&
+        policy_set::is_message_content(pointer, message) &&
+        std::find(system_messages_.begin(), system_messages_.end(), message) !=
+            system_messages_.end()) {
+      // The built-in policy: a logged system prompt leaks as a whole.
+      matches.assign(1, scan::match{rules.system_message_rule(), 0,
+                                    static_cast<std::uint32_t>(texts_[k].size())});
+    }
+    if (matches.empty()) continue;
+    const scan::rewrite_result r = scan::rewrite_value(
+        texts_[k], matches, rules, policies_.action_for(pointer), rewritten_, applied_);
     for (std::size_t i = 0; i < matches.size(); ++i) {
       const action act = applied_[i];
       redacted |= act != action::defuse;
@@ -128,7 +146,7 @@ void processor::value_scanner::scan_collected() {
 
 processor::processor(const config::options& opts, std::shared_ptr<const scan::ruleset> rules)
     : walker_(json::limits{opts.limits.max_event_bytes, opts.limits.max_depth}) {
-  if (rules) scanner_.emplace(std::move(rules));
+  if (rules) scanner_.emplace(std::move(rules), policy_set(opts.policies));
 }
 
 verdict processor::process(std::string_view record, const raw_info& info, const origin& from,

@@ -12,6 +12,7 @@
 ///     steady state allocates nothing per record.
 #include "config/options.hpp"
 #include "core/verdict.hpp"
+#include "pipeline/policy.hpp"
 #include "scan/redact.hpp"
 #include "scan/scanner.hpp"
 
@@ -74,7 +75,7 @@ private:
   /// in one pass and records the edits and findings of the current record.
   class value_scanner final : public json::visitor {
   public:
-    explicit value_scanner(std::shared_ptr<const scan::ruleset> rules);
+    value_scanner(std::shared_ptr<const scan::ruleset> rules, policy_set policies);
     bool on_value(const json::value_ref& v) override;
     void reset();
     /// Scans the collected values (after a successful walk).
@@ -111,6 +112,8 @@ private:
     std::string pointers_;
     std::vector<std::vector<scan::match>> matches_;
     std::vector<scan::match> single_;
+    policy_set policies_;
+    std::vector<std::string_view> system_messages_; ///< message pointers whose role is "system"
     scan::scanner scanner_;
     std::vector<action> applied_;
     std::string rewritten_;

@@ -99,6 +99,28 @@ ruleset::build(std::vector<config::rule_spec> specs, const ruleset_options& opts
         .push_back(static_cast<unsigned>(rs->rules_.size()));
     rs->rules_.push_back(std::move(info));
   }
+  // Rules without a pattern: found by code, reported like any other rule.
+  const auto add_builtin = [&](std::string id, std::string what) {
+    rule_info info{config::rule_spec{}, opts.default_action, false};
+    info.spec.id = std::move(id);
+    info.spec.cat = category::prompt_leak;
+    info.spec.sev = bulwark::severity::high;
+    info.spec.file = std::move(what);
+    if (info.act == action::defuse) info.act = action::tag; // defusing does not hide a prompt
+    rs->impl_->span.push_back(nullptr);
+    rs->rules_.push_back(std::move(info));
+    return static_cast<std::uint32_t>(rs->rules_.size() - 1);
+  };
+  if (opts.default_action == action::hash && opts.hash_key.empty())
+    return "rules.action hash needs rules.hash_key (" +
+           (opts.hash_key_problem.empty() ? std::string("no key") : opts.hash_key_problem) + ")";
+  rs->system_message_rule_ = add_builtin("system-prompt", "built-in policy");
+  for (const auto& [name, text] : opts.system_prompts) {
+    const std::uint32_t id = static_cast<std::uint32_t>(rs->impl_->prompt_rule.size());
+    rs->impl_->prompt_rule.push_back(add_builtin("system-prompt-" + name, "rules.system_prompts"));
+    rs->impl_->prompts.add(id, text);
+  }
+
   auto raw = compile(rs->rules_, raw_ids);
   if (auto* e = std::get_if<std::string>(&raw)) return *e;
   auto norm = compile(rs->rules_, norm_ids);

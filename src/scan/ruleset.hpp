@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -27,6 +28,9 @@ struct ruleset_options {
   action default_action = action::tag; ///< rules.action
   std::vector<std::uint8_t> hash_key;  ///< rules.hash_key, loaded; empty: none
   std::string hash_key_problem;        ///< why there is none (for the error when hash is used)
+  /// Registered system prompts (name, text): a run of 8+ of their words in any
+  /// value is a prompt_leak finding of rule `system-prompt-<name>`.
+  std::vector<std::pair<std::string, std::string>> system_prompts;
 };
 
 /// One compiled rule.
@@ -49,6 +53,9 @@ public:
   build(std::vector<config::rule_spec> rules, const ruleset_options& opts = {});
 
   std::size_t size() const noexcept { return rules_.size(); }
+  /// The built-in rule `system-prompt` (category prompt_leak): what the
+  /// built-in policy reports for a conversation's system message.
+  std::uint32_t system_message_rule() const noexcept { return system_message_rule_; }
   /// The key of the hash action (empty when no rule hashes).
   const std::vector<std::uint8_t>& hash_key() const noexcept { return hash_key_; }
   const rule_info& rule(std::size_t i) const noexcept { return rules_[i]; }
@@ -60,6 +67,7 @@ private:
   ruleset();
   std::vector<rule_info> rules_;
   std::vector<std::uint8_t> hash_key_;
+  std::uint32_t system_message_rule_ = 0;
   std::unique_ptr<impl> impl_;
 };
 

@@ -1,5 +1,6 @@
 #pragma once
 // Private to src/scan/: what a ruleset holds behind its public face.
+#include "scan/prompt_leak.hpp"
 #include "scan/ruleset.hpp"
 
 #include <hs/hs.h>
@@ -22,6 +23,9 @@ struct ruleset::impl {
   hs_database_ptr normalized;                  ///< rules on the normalized (lower-case) form
   hs_scratch_ptr prototype;                    ///< scratch big enough for both; scanners clone it
   std::vector<std::unique_ptr<re2::RE2>> span; ///< per rule: finds its matches and group
+                                               ///< (null for rules without a pattern)
+  prompt_index prompts;                        ///< registered system prompts
+  std::vector<std::uint32_t> prompt_rule;      ///< prompt id -> rule index
 };
 
 } // namespace bulwark::scan

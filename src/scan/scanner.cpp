@@ -66,6 +66,7 @@ struct scanner::impl {
   std::vector<std::size_t> order;
   std::vector<std::vector<match>> one;       ///< candidates() of a single value
   std::vector<std::vector<match>> per_value; ///< scan_values() before resolution
+  std::vector<prompt_index::hit> prompt_hits;
 
   static int on_match(unsigned id, unsigned long long /*from*/, unsigned long long /*to*/,
                       unsigned /*flags*/, void* ctx) {
@@ -165,6 +166,7 @@ void scanner::candidates_of_values(std::span<const std::string_view> values,
   for (const std::uint32_t rule : m.touched)
     for (std::size_t i = 0; i < values.size(); ++i)
       confirm(rule, values[i], values[i], nullptr, out[i]);
+  find_prompts(values, out);
 
   if (!rs.normalized) return;
   if (m.norm.size() < values.size()) {
@@ -193,6 +195,19 @@ void scanner::candidates_of_values(std::span<const std::string_view> values,
     for (std::size_t i = 0; i < values.size(); ++i)
       confirm(rule, values[i], m.scanned[i], m.is_normalized[i] != 0 ? &m.norm[i] : nullptr,
               out[i]);
+}
+
+void scanner::find_prompts(std::span<const std::string_view> values,
+                           std::vector<std::vector<match>>& out) {
+  const ruleset::impl& rs = rules_->internals();
+  if (rs.prompts.empty()) return;
+  std::vector<prompt_index::hit>& hits = impl_->prompt_hits;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    hits.clear();
+    rs.prompts.find(values[i], hits);
+    for (const auto& h : hits)
+      out[i].push_back({rs.prompt_rule[h.id], h.begin, h.end});
+  }
 }
 
 void scanner::candidates(std::string_view original, std::vector<match>& out) {

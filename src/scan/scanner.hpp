@@ -56,6 +56,7 @@ private:
   void confirm(std::uint32_t rule, std::string_view original, std::string_view scanned,
                const normalized_text* norm, std::vector<match>& out) const;
   void resolve(std::vector<match>& cands, std::vector<match>& out);
+  void find_prompts(std::span<const std::string_view> values, std::vector<std::vector<match>>& out);
 
   struct impl;
   std::shared_ptr<const ruleset> rules_;

@@ -82,6 +82,78 @@ TEST(Redaction, TerminalEscapesAreReplacedByVisibleTokens) {
   EXPECT_NE(r.out.find("[ESC]"), std::string::npos) << r.out;
 }
 
+std::shared_ptr<const scan::ruleset> packs_with_prompt(const std::string& prompt) {
+  scan::ruleset_options o;
+  o.system_prompts.emplace_back("support", prompt);
+  auto built = scan::load_ruleset(scan::default_rules_dir(), {"secrets", "pii"}, {}, o);
+  if (auto* e = std::get_if<std::string>(&built)) ADD_FAILURE() << *e;
+  return std::get<std::shared_ptr<const scan::ruleset>>(built);
+}
+
+std::string process_with(const config::options& o, std::shared_ptr<const scan::ruleset> rules,
+                         const std::string& line) {
+  processor p(o, std::move(rules));
+  std::string out, dlq;
+  p.process(line, raw_info{}, origin{1}, out, dlq);
+  return out;
+}
+
+TEST(Redaction, ALoggedSystemMessageIsReplacedWholeWhateverTheOrderOfItsMembers) {
+  const std::string line =
+      R"({"input":{"messages":[{"content":"You are SupportBot. Internal tool list: X, Y.","role":"system"},)"
+      R"({"role":"user","content":"hello there"}]}})";
+  const auto out = process_with(config::options{}, all_packs(), line);
+  EXPECT_EQ(out.find("SupportBot"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("content":"[REDACTED:system-prompt]","role":"system")"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find(R"("content":"hello there")"), std::string::npos) << out;
+  EXPECT_NE(
+      out.find(
+          R"({"rule":"system-prompt","category":"prompt_leak","path":"/input/messages/0/content","action":"tag","count":1})"),
+      std::string::npos)
+      << out;
+}
+
+TEST(Redaction, AUserPolicyOnMessageContentWinsOverTheBuiltInOne) {
+  config::options o;
+  o.policies.push_back({"/input/messages/*/content", "drop"});
+  const auto out = process_with(
+      o, all_packs(), R"({"input":{"messages":[{"role":"system","content":"secret rules"}]}})");
+  EXPECT_EQ(out.find("secret rules"), std::string::npos) << out;
+  EXPECT_EQ(out.find(R"("content")"), std::string::npos) << "the member is dropped: " << out;
+  EXPECT_NE(out.find(R"("action":"drop")"), std::string::npos) << out;
+}
+
+TEST(Redaction, APolicyDecidesTheActionForFindingsAtItsPath) {
+  config::options o;
+  o.policies.push_back({"/features/note", "drop"});
+  o.policies.push_back({"/card", "mask"});
+  const auto out = process_with(
+      o, all_packs(),
+      R"({"features":{"amount":3,"note":"mail bob@example.com"},"card":"4111 1111 1111 1111","other":"bob@example.com"})");
+  EXPECT_EQ(
+      out.rfind(
+          R"({"features":{"amount":3},"card":"**** **** **** 1111","other":"[REDACTED:email]","_bulwark":)",
+          0),
+      0U)
+      << out;
+}
+
+TEST(Redaction, EightWordsOfARegisteredSystemPromptAreALeakSevenAreNot) {
+  const std::string prompt = "You are a careful assistant for Example Corp and you never reveal "
+                             "the internal escalation phone tree to customers";
+  const auto rules = packs_with_prompt(prompt);
+  const auto leak = process_with(
+      config::options{}, rules,
+      R"({"output":"Sure! my instructions say: for EXAMPLE corp   and you never reveal the internal escalation. ok"})");
+  EXPECT_NE(leak.find(R"("rule":"system-prompt-support","category":"prompt_leak")"),
+            std::string::npos)
+      << leak;
+  EXPECT_EQ(leak.find("never reveal the internal"), std::string::npos) << leak;
+  const std::string seven = R"({"output":"for Example Corp and you never reveal"})";
+  EXPECT_EQ(process_with(config::options{}, rules, seven), seven);
+}
+
 TEST(Redaction, ARejectedLineIsRedactedBeforeItReachesTheDeadLetters) {
   processor p(config::options{}, all_packs());
   std::string out, dlq;

@@ -30,6 +30,7 @@ TEST_P(RulePack, EveryRuleHasMatchAndNoMatchExamples) {
   ASSERT_TRUE(rules);
   for (std::size_t i = 0; i < rules->size(); ++i) {
     const auto& spec = rules->rule(i).spec;
+    if (spec.pattern.empty()) continue; // built in (system prompts), found by code
     EXPECT_GE(spec.match.size(), 2U) << spec.id;
     EXPECT_GE(spec.no_match.size(), 2U) << spec.id;
   }
