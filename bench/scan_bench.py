@@ -10,6 +10,7 @@ the clean input, then times, in the same run and interleaved, R repetitions of:
   pass-through w=all  the same, one worker per core
   all packs w=1       bulwark scan with the built-in packs (the default), one worker
   all packs w=all     the same, one worker per core
+  <pack> w=1          each built-in pack alone, one worker
 
 Reported: medians (and min..max) of wall time, events/s, MB/s, and events per
 CPU-second (user+sys of the whole process, start-up included), plus the ratio
@@ -57,13 +58,21 @@ def main():
     size = os.path.getsize(corpus)
     cfgs = {}
     for name, workers, packs in (("w1", 1, "[]"), ("wall", 0, "[]"),
-                                 ("w1-all", 1, None), ("wall-all", 0, None)):
+                                 ("w1-all", 1, None), ("wall-all", 0, None),
+                                 ("w1-secrets", 1, "[secrets]"), ("w1-pii", 1, "[pii]"),
+                                 ("w1-injection", 1, "[injection]"),
+                                 ("w1-prompt_injection", 1, "[prompt_injection]")):
         cfgs[name] = os.path.join(work, name + ".yaml")
         with open(cfgs[name], "w") as f:
             f.write("workers: %d\n" % workers)
             if packs is not None:
                 f.write("rules: {packs: %s}\n" % packs)
 
+    # Warm the compiled-rule cache so every timed run measures scanning, not
+    # compiling (a cold start compiles once, ~2 s for all packs).
+    for cfg in cfgs.values():
+        subprocess.run([bulwark, "scan", "-c", cfg, "--in", "/dev/null", "--out", "/dev/null"],
+                       check=True, stderr=subprocess.DEVNULL)
     # Verify before timing: clean input passes through byte-identical.
     out = os.path.join(work, "out.ndjson")
     subprocess.run([bulwark, "scan", "-c", cfgs["wall"], "--in", corpus, "--out", out],
@@ -85,6 +94,10 @@ def main():
         "scan pass-through, %d workers" % os.cpu_count(): scan("wall"),
         "scan all packs, 1 worker": scan("w1-all"),
         "scan all packs, %d workers" % os.cpu_count(): scan("wall-all"),
+        "scan secrets pack, 1 worker": scan("w1-secrets"),
+        "scan pii pack, 1 worker": scan("w1-pii"),
+        "scan injection pack, 1 worker": scan("w1-injection"),
+        "scan prompt_injection pack, 1 worker": scan("w1-prompt_injection"),
     }
     results = {k: [] for k in cases}
     for _ in range(a.runs):  # interleaved, so machine noise hits every case alike
