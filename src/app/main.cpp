@@ -49,8 +49,15 @@ int main(int argc, char** argv) {
     return bulwark::app::bad_usage;
   }
 
-  if (scan_cmd->parsed()) return bulwark::app::scan_command(scan);
-  if (rules_check->parsed()) return bulwark::app::rules_check_command(rules);
-  if (rules_test->parsed()) return bulwark::app::rules_test_command(rules);
+  // Nothing on the per-record path throws; what can (allocation, the standard
+  // library at start-up) ends the run as a runtime failure with its reason.
+  try {
+    if (scan_cmd->parsed()) return bulwark::app::scan_command(scan);
+    if (rules_check->parsed()) return bulwark::app::rules_check_command(rules);
+    if (rules_test->parsed()) return bulwark::app::rules_test_command(rules);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bulwark: %s\n", e.what());
+    return bulwark::app::runtime_failure;
+  }
   return bulwark::app::bad_usage;
 }

@@ -127,7 +127,7 @@ public:
         if (line_start >= target) break;
         continue;
       }
-      constexpr std::size_t chunk = 64 * 1024;
+      constexpr std::size_t chunk = std::size_t{64} * 1024;
       b.data.reserve_more(chunk);
       if (stopped()) {
         eof_ = true;
@@ -219,7 +219,7 @@ private:
 } // namespace
 
 ndjson_result run_ndjson(const config::options& opts, const ndjson_io& io,
-                         std::shared_ptr<const scan::ruleset> rules, ndjson_tuning tuning) {
+                         const std::shared_ptr<const scan::ruleset>& rules, ndjson_tuning tuning) {
   const auto started = std::chrono::steady_clock::now();
   const int workers = opts.effective_workers();
   const std::size_t padding = json::walker::required_padding();

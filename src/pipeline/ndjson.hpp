@@ -42,12 +42,13 @@ struct ndjson_result {
 };
 
 struct ndjson_tuning {
-  std::size_t batch_bytes = 256 * 1024; ///< bytes of input per batch handed to a worker
+  std::size_t batch_bytes =
+      std::size_t{256} * 1024; ///< bytes of input per batch handed to a worker
 };
 
 /// `rules` may be null: events are then validated and passed through.
 ndjson_result run_ndjson(const config::options& opts, const ndjson_io& io,
-                         std::shared_ptr<const scan::ruleset> rules = nullptr,
+                         const std::shared_ptr<const scan::ruleset>& rules = nullptr,
                          ndjson_tuning tuning = {});
 
 } // namespace bulwark::pipeline

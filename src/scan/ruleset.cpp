@@ -151,8 +151,9 @@ load_ruleset(const std::string& rules_dir, const std::vector<std::string>& packs
              const std::vector<std::string>& extra, const ruleset_options& opts) {
   std::vector<config::rule_spec> all;
   std::vector<std::string> files;
+  files.reserve(packs.size() + extra.size());
   for (const auto& p : packs)
-    files.push_back(rules_dir + "/" + p + ".yaml");
+    files.push_back(rules_dir + '/' + p + ".yaml");
   files.insert(files.end(), extra.begin(), extra.end());
   for (const auto& f : files) {
     auto loaded = config::load_rule_file(f);
