@@ -20,7 +20,8 @@ struct scan_output {
   std::string dlq;
 };
 
-scan_output scan(const std::string& input, config::options opts = {}, ndjson_tuning tuning = {}) {
+scan_output scan(const std::string& input, config::options opts = {}, ndjson_tuning tuning = {},
+                 const std::shared_ptr<const scan::ruleset>& rules = nullptr) {
   temp_dir dir;
   write_file(dir.file("in"), input);
   ndjson_io io;
@@ -28,7 +29,7 @@ scan_output scan(const std::string& input, config::options opts = {}, ndjson_tun
   io.out = ::open(dir.file("out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   io.dlq = ::open(dir.file("dlq").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   scan_output s;
-  s.result = run_ndjson(opts, io, nullptr, tuning);
+  s.result = run_ndjson(opts, io, rules, tuning);
   ::close(io.in);
   ::close(io.out);
   ::close(io.dlq);
@@ -73,6 +74,39 @@ TEST(NdjsonScan, OutputLinesStayInInputOrderWhateverTheWorkerCount) {
     EXPECT_EQ(s.result.totals.count(verdict::rejected), 5000U / 97U);
     EXPECT_EQ(s.result.bytes_read, in.size());
   }
+}
+
+TEST(NdjsonScan, WorkersShareOneRulesetAndGiveTheSingleWorkerResult) {
+  auto built = scan::load_ruleset(scan::default_rules_dir(),
+                                  {"secrets", "pii", "injection", "prompt_injection"}, {});
+  ASSERT_TRUE(std::holds_alternative<std::shared_ptr<const scan::ruleset>>(built));
+  const auto rules = std::get<std::shared_ptr<const scan::ruleset>>(built);
+  std::string in;
+  for (int i = 0; i < 3000; ++i) {
+    switch (i % 4) {
+    case 0:
+      in += R"({"msg":"key AKIAZ3MSJV4WWNKWW5FG n)" + std::to_string(i) + "\"}\n";
+      break;
+    case 1:
+      in += R"({"msg":"mail a)" + std::to_string(i) + "@example.com <script>x\"}\n";
+      break;
+    case 2:
+      in += R"({"msg":"plain text )" + std::to_string(i) + "\"}\n";
+      break;
+    default:
+      in += "not json\n";
+    }
+  }
+  config::options one;
+  one.workers = 1;
+  const auto reference = scan(in, one, ndjson_tuning{1024}, rules);
+  config::options many;
+  many.workers = 4;
+  const auto parallel = scan(in, many, ndjson_tuning{1024}, rules);
+  EXPECT_EQ(parallel.out, reference.out);
+  EXPECT_EQ(parallel.dlq, reference.dlq);
+  EXPECT_EQ(parallel.result.totals.count(verdict::redacted), 1500U);
+  EXPECT_EQ(reference.out.find("AKIAZ3MSJV4WWNKWW5FG"), std::string::npos);
 }
 
 TEST(NdjsonScan, CrlfLineEndingsAreAcceptedAndOutputUsesLf) {
