@@ -31,8 +31,7 @@ std::optional<loaded_config> load_config_and_rules(const std::string& path) {
     extra.push_back(p.is_absolute() ? f : (std::filesystem::path(opts.base_dir) / p).string());
   }
   scan::ruleset_options ro;
-  for (const action a : {action::tag, action::hash, action::mask, action::drop, action::defuse})
-    if (to_string(a) == opts.rules.action) ro.default_action = a;
+  ro.default_action = action_from_string(opts.rules.action).value_or(action::tag);
   // Loaded whether or not a rule hashes; the ruleset refuses a hash action
   // without it, quoting why it is missing.
   auto key = crypto::load_key(opts.rules.hash_key, opts.base_dir);

@@ -285,9 +285,17 @@ template <class Names> auto one_of(const Names& names) {
 /// The action names, spelled as core spells them.
 inline std::vector<std::string_view> action_names() {
   std::vector<std::string_view> names;
-  for (const auto a : {action::tag, action::hash, action::mask, action::drop, action::defuse})
+  for (const auto a : all_actions)
     names.push_back(to_string(a));
   return names;
+}
+
+/// An action name, read as the action.
+inline auto action_choice() {
+  std::vector<std::pair<std::string_view, action>> choices;
+  for (const auto a : all_actions)
+    choices.emplace_back(to_string(a), a);
+  return choice(std::move(choices));
 }
 
 inline std::string topic_name(const value& v) {

@@ -97,11 +97,7 @@ rule_spec read_rule(const value& v, const std::string& file) {
                                                           {"high", bulwark::severity::high},
                                                           {"medium", bulwark::severity::medium},
                                                           {"low", bulwark::severity::low}});
-  const auto action_reader = choice<action>({{"tag", action::tag},
-                                             {"hash", action::hash},
-                                             {"mask", action::mask},
-                                             {"drop", action::drop},
-                                             {"defuse", action::defuse}});
+  const auto action_reader = action_choice();
   const auto examples_reader = [&](const value& ev) {
     read_mapping(ev, {field("match", match, list_of(read_example)),
                       field("no_match", no_match, list_of(read_example))});

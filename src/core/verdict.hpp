@@ -1,6 +1,8 @@
 #pragma once
 /// Verdicts, finding categories and actions: the vocabulary of SPEC §3.
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace bulwark {
@@ -75,6 +77,16 @@ constexpr std::string_view to_string(action a) noexcept {
     return "defuse";
   }
   return "unknown";
+}
+
+inline constexpr std::array<action, 5> all_actions{action::tag, action::hash, action::mask,
+                                                   action::drop, action::defuse};
+
+/// The action named `name` (as to_string spells it), if any.
+constexpr std::optional<action> action_from_string(std::string_view name) noexcept {
+  for (const action a : all_actions)
+    if (to_string(a) == name) return a;
+  return std::nullopt;
 }
 
 } // namespace bulwark

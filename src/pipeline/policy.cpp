@@ -3,12 +3,6 @@
 namespace bulwark::pipeline {
 namespace {
 
-std::optional<action> parse_action(std::string_view name) {
-  for (const action a : {action::tag, action::hash, action::mask, action::drop, action::defuse})
-    if (to_string(a) == name) return a;
-  return std::nullopt;
-}
-
 /// Splits off the next segment of a pointer ("/a/b" -> "a", rest "/b").
 std::string_view next_segment(std::string_view& p) noexcept {
   p.remove_prefix(1); // the '/'
@@ -34,7 +28,7 @@ bool is_message_member(std::string_view pointer, std::string_view leaf,
 
 policy_set::policy_set(const std::vector<config::policy>& policies) {
   for (const auto& p : policies)
-    if (const auto a = parse_action(p.action)) entries_.push_back({p.path, *a});
+    if (const auto a = action_from_string(p.action)) entries_.push_back({p.path, *a});
 }
 
 bool policy_set::matches(std::string_view pattern, std::string_view pointer) noexcept {
