@@ -234,14 +234,32 @@ void scanner::resolve(std::vector<match>& cands, std::vector<match>& out) {
     if (x.begin != y.begin) return x.begin < y.begin;
     return x.rule < y.rule;
   });
+  // A match that loses an overlap still hides its bytes: the winner absorbs it,
+  // so no part of a confirmed secret is left in clear (a password partly
+  // covered by a longer e-mail look-alike, say).
   for (std::size_t i : m.order) {
     const match& c = cands[i];
-    const bool overlaps = std::any_of(
-        out.begin(), out.end(), [&](const match& a) { return c.begin < a.end && a.begin < c.end; });
-    if (!overlaps) out.push_back(c);
+    const auto a = std::find_if(out.begin(), out.end(),
+                                [&](const match& k) { return c.begin < k.end && k.begin < c.end; });
+    if (a == out.end()) {
+      out.push_back(c);
+      continue;
+    }
+    a->begin = std::min(a->begin, c.begin);
+    a->end = std::max(a->end, c.end);
   }
   std::sort(out.begin(), out.end(),
             [](const match& a, const match& b) { return a.begin < b.begin; });
+  // Absorbing can make two winners overlap: merge them into the first.
+  std::size_t w = 0;
+  for (std::size_t r = 1; r < out.size(); ++r) {
+    if (out[r].begin < out[w].end) {
+      out[w].end = std::max(out[w].end, out[r].end);
+    } else {
+      out[++w] = out[r];
+    }
+  }
+  if (!out.empty()) out.resize(w + 1);
 }
 
 void scanner::scan_values(std::span<const std::string_view> values,

@@ -6,7 +6,8 @@
 ///     ─▶ which rules occur (HS_FLAG_SINGLEMATCH: each rule at most once)
 ///     ─▶ for those rules only: every match and its group (RE2, leftmost-longest)
 ///     ─▶ keywords ─▶ validator ─▶ map back to original bytes ─▶ allow list
-///     ─▶ overlap resolution across rules: longest, then most severe, then leftmost
+///     ─▶ overlap resolution across rules: longest, then most severe, then leftmost;
+///        the winner absorbs the bytes of the matches it beat
 ///
 /// No heap allocation per call once warm.
 #include "scan/normalize.hpp"

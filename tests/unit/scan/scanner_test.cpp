@@ -83,6 +83,17 @@ TEST(Scanner, OverlapsResolveToTheLongestThenTheMostSevere) {
   EXPECT_EQ(m[1].end - m[1].begin, 12U);
 }
 
+TEST(Scanner, TheWinnerOfAnOverlapAbsorbsTheLosersBytesSoNothingLeaks) {
+  auto rs =
+      build("rules:\n" + rule("pass", "    category: secret\n    pattern: 'pw=([^@ ]{4,})'\n") +
+            rule("mail", "    category: pii\n    pattern: '[a-z]+@[a-z]+\\.[a-z]{2,}'\n"));
+  ASSERT_TRUE(rs);
+  scanner s(rs);
+  // "xy!!ab" is the password; the longer "ab@example.org" wins the overlap
+  // but must not leave "xy!!" in clear.
+  EXPECT_EQ(redacted(s, "pw=xy!!ab@example.org end"), "pw=[REDACTED:mail] end");
+}
+
 TEST(Scanner, ValidatorsKeywordsAndAllowListsConfirmMatches) {
   auto rs = build("rules:\n" +
                   rule("card", "    category: pii\n    pattern: '\\b(\\d{16})\\b'\n"
