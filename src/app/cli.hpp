@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace bulwark::app {
 
@@ -22,6 +23,18 @@ struct scan_args {
 };
 
 int scan_command(const scan_args& args);
+
+struct run_args {
+  std::string config;
+};
+int run_command(const run_args& args);
+
+struct broker_args {
+  int brokers = 3;
+  int partitions = 8;              ///< for --topic NAME without :PARTITIONS
+  std::vector<std::string> topics; ///< NAME:PARTITIONS
+};
+int broker_command(const broker_args& args);
 
 struct rules_args {
   std::string config;

@@ -25,6 +25,20 @@ int main(int argc, char** argv) {
   scan_cmd->add_option("--quarantine", scan.quarantine,
                        "Write quarantined records (NDJSON) to this file");
 
+  bulwark::app::run_args run;
+  CLI::App* run_cmd =
+      cli.add_subcommand("run", "The service: Kafka in, Kafka out (embedded cluster by default)");
+  run_cmd->add_option("-c,--config", run.config, "Configuration file (YAML); default: built-in");
+
+  bulwark::app::broker_args broker;
+  CLI::App* broker_cmd = cli.add_subcommand(
+      "broker", "The embedded Kafka cluster in its own process; stdin: down B | up B | quit");
+  broker_cmd->add_option("--brokers", broker.brokers, "Number of brokers")->capture_default_str();
+  broker_cmd
+      ->add_option("--partitions", broker.partitions, "Partitions of a --topic without a count")
+      ->capture_default_str();
+  broker_cmd->add_option("--topic", broker.topics, "Create topic NAME:PARTITIONS (repeatable)");
+
   bulwark::app::rules_args rules;
   CLI::App* rules_cmd = cli.add_subcommand("rules", "Compile, check and try the redaction rules");
   rules_cmd->require_subcommand(1);
@@ -53,6 +67,8 @@ int main(int argc, char** argv) {
   // library at start-up) ends the run as a runtime failure with its reason.
   try {
     if (scan_cmd->parsed()) return bulwark::app::scan_command(scan);
+    if (run_cmd->parsed()) return bulwark::app::run_command(run);
+    if (broker_cmd->parsed()) return bulwark::app::broker_command(broker);
     if (rules_check->parsed()) return bulwark::app::rules_check_command(rules);
     if (rules_test->parsed()) return bulwark::app::rules_test_command(rules);
   } catch (const std::exception& e) {

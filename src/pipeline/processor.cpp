@@ -40,8 +40,17 @@ void append_placeholder(std::string& out, verdict v, std::string_view reason, co
 
 void append_dead_letter(std::string& out, std::string_view reason, std::string_view raw,
                         const raw_info& info, const origin& from) {
-  out += R"({"line":)";
-  append_uint(out, from.line);
+  if (from.topic.empty()) {
+    out += R"({"line":)";
+    append_uint(out, from.line);
+  } else {
+    out += R"({"topic":)";
+    json::append_string(out, from.topic);
+    out += R"(,"partition":)";
+    out += std::to_string(from.partition);
+    out += R"(,"offset":)";
+    out += std::to_string(from.offset);
+  }
   out += R"(,"reason":)";
   json::append_string(out, reason);
   out += R"(,"raw":)";
@@ -152,6 +161,7 @@ processor::processor(const config::options& opts, std::shared_ptr<const scan::ru
 verdict processor::process(std::string_view record, const raw_info& info, const origin& from,
                            std::string& out, std::string& dlq) {
   ++stats_.records;
+  last_reason_ = {};
   stats_.bytes_in += info.truncated ? info.full_size : record.size();
   const std::size_t out_before = out.size();
 
@@ -225,6 +235,7 @@ void processor::reject(json::error why, std::string_view record, const raw_info&
   ++stats_.by_verdict[static_cast<int>(verdict::rejected)];
   ++stats_.rejected_by_reason[static_cast<int>(why)];
   const std::string_view reason = json::to_string(why);
+  last_reason_ = reason;
   append_placeholder(out, verdict::rejected, reason, from);
   if (!scanner_) {
     append_dead_letter(dlq, reason, record, info, from);

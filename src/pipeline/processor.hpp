@@ -44,7 +44,23 @@ struct stats {
 
 /// Where a record came from, for placeholders and DLQ records.
 struct origin {
+  origin() = default;
+  /// A line of an NDJSON input (scan).
+  explicit origin(std::uint64_t line_no) noexcept : line(line_no) {}
+  /// A Kafka record (run).
+  static origin record(std::string_view topic, std::int32_t partition,
+                       std::int64_t offset) noexcept {
+    origin o;
+    o.topic = topic;
+    o.partition = partition;
+    o.offset = offset;
+    return o;
+  }
+
   std::uint64_t line = 0; ///< 1-based line number (scan)
+  std::string_view topic; ///< set for a Kafka record (run): then partition and offset count
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;
 };
 
 /// What a record's input looked like beyond the bytes handed over.
@@ -66,6 +82,8 @@ public:
                   std::string& out, std::string& dlq);
 
   const stats& counters() const noexcept { return stats_; }
+  /// Why the last record was rejected (empty when it was not).
+  std::string_view last_reason() const noexcept { return last_reason_; }
 
 private:
   void reject(json::error why, std::string_view record, const raw_info& info, const origin& from,
@@ -132,12 +150,14 @@ private:
   std::string redacted_raw_; ///< ... and redacted, for its dead letter
   std::string annotation_;
   stats stats_;
+  std::string_view last_reason_;
 };
 
 /// Appends the placeholder line for a record that produced no event.
 void append_placeholder(std::string& out, verdict v, std::string_view reason, const origin& from);
 
-/// Appends a DLQ/quarantine record: {"line":N,"reason":"…","raw":"…"}.
+/// Appends a DLQ/quarantine record: {"line":N,"reason":"…","raw":"…"}, or with
+/// "topic","partition","offset" instead of "line" for a Kafka record.
 void append_dead_letter(std::string& out, std::string_view reason, std::string_view raw,
                         const raw_info& info, const origin& from);
 

@@ -1,0 +1,135 @@
+// `bulwark broker`: the embedded cluster in a process of its own, so tests can
+// run several bulwark instances against it, kill one, or take a broker down
+// (`rd_kafka_mock_broker_set_down` works only inside the cluster's process).
+#include "app/cli.hpp"
+#include "kafka/embedded.hpp"
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <poll.h>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+
+namespace bulwark::app {
+namespace {
+
+std::atomic<bool> broker_stop{false};
+
+extern "C" void on_broker_signal(int /*signal*/) {
+  broker_stop.store(true);
+}
+
+/// "NAME:PARTITIONS" (PARTITIONS optional, default `fallback`).
+bool parse_topic(const std::string& spec, int fallback, std::string& name, int& partitions) {
+  const auto colon = spec.rfind(':');
+  name = spec.substr(0, colon);
+  partitions = fallback;
+  if (colon != std::string::npos) {
+    try {
+      std::size_t used = 0;
+      partitions = std::stoi(spec.substr(colon + 1), &used);
+      if (used != spec.size() - colon - 1) return false;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+  return !name.empty() && partitions >= 1 && partitions <= 10000 &&
+         config::is_valid_topic_name(name);
+}
+
+} // namespace
+
+int broker_command(const broker_args& args) {
+  if (args.brokers < 1 || args.brokers > 16) {
+    std::fprintf(stderr, "bulwark broker: --brokers %d: must be 1 to 16\n", args.brokers);
+    return bad_usage;
+  }
+  std::vector<std::pair<std::string, int>> topics;
+  for (const auto& spec : args.topics) {
+    std::string name;
+    int partitions = 0;
+    if (!parse_topic(spec, args.partitions, name, partitions)) {
+      std::fprintf(stderr, "bulwark broker: --topic %s: expected NAME:PARTITIONS\n", spec.c_str());
+      return bad_usage;
+    }
+    topics.emplace_back(name, partitions);
+  }
+  auto made = kafka::embedded_cluster::make(args.brokers);
+  if (auto* e = std::get_if<kafka::error>(&made)) {
+    std::fprintf(stderr, "bulwark broker: %s\n", e->message.c_str());
+    return runtime_failure;
+  }
+  auto& cluster = std::get<kafka::embedded_cluster>(made);
+  for (const auto& [name, partitions] : topics)
+    if (auto err = cluster.create_topic(name, partitions)) {
+      std::fprintf(stderr, "bulwark broker: %s\n", err->message.c_str());
+      return runtime_failure;
+    }
+  std::printf("bootstrap %s\n", cluster.bootstrap().c_str());
+  std::fflush(stdout);
+
+  struct sigaction sa {};
+  sa.sa_handler = on_broker_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  // Commands on stdin: `down B`, `up B` (B = broker id or -1 for all),
+  // `topic NAME:PARTITIONS`, `quit`. End of input keeps the cluster running
+  // until a signal, so it can also run in the background.
+  bool stdin_open = true;
+  std::string pending;
+  while (!broker_stop.load()) {
+    if (!stdin_open) {
+      ::pause();
+      continue;
+    }
+    pollfd pfd{0, POLLIN, 0};
+    if (::poll(&pfd, 1, 200) <= 0) continue;
+    char buf[512];
+    const ssize_t got = ::read(0, buf, sizeof buf);
+    if (got <= 0) {
+      stdin_open = false;
+      continue;
+    }
+    pending.append(buf, static_cast<std::size_t>(got));
+    for (auto nl = pending.find('\n'); nl != std::string::npos; nl = pending.find('\n')) {
+      std::istringstream line(pending.substr(0, nl));
+      pending.erase(0, nl + 1);
+      std::string cmd;
+      line >> cmd;
+      if (cmd.empty()) continue;
+      if (cmd == "quit") return ok;
+      if (cmd == "down" || cmd == "up") {
+        int id = 0;
+        if (!(line >> id) || id == 0 || id < -1 || id > cluster.brokers()) {
+          std::printf("error: %s needs a broker id 1..%d or -1\n", cmd.c_str(), cluster.brokers());
+        } else if (auto err = cmd == "down" ? cluster.set_down(id) : cluster.set_up(id)) {
+          std::printf("error: %s\n", err->message.c_str());
+        } else {
+          std::printf("ok %s %d\n", cmd.c_str(), id);
+        }
+      } else if (cmd == "topic") {
+        std::string spec, name;
+        int partitions = 0;
+        line >> spec;
+        if (!parse_topic(spec, args.partitions, name, partitions))
+          std::printf("error: topic needs NAME:PARTITIONS\n");
+        else if (auto err = cluster.create_topic(name, partitions))
+          std::printf("error: %s\n", err->message.c_str());
+        else
+          std::printf("ok topic %s %d\n", name.c_str(), partitions);
+      } else {
+        std::printf("error: unknown command %s (down B | up B | topic NAME:P | quit)\n",
+                    cmd.c_str());
+      }
+      std::fflush(stdout);
+    }
+  }
+  return ok;
+}
+
+} // namespace bulwark::app

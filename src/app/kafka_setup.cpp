@@ -1,0 +1,80 @@
+#include "app/kafka_setup.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+namespace bulwark::app {
+
+using namespace std::chrono_literals;
+
+topic_plan::topic_plan(const config::kafka_options& opts) : opts_(opts) {
+  for (const auto& in : opts_.inputs)
+    routes_[in] = route{in + opts_.sanitized_suffix, 0};
+}
+
+const topic_plan::route& topic_plan::route_for(const std::string& input) const {
+  static const route none{};
+  const auto it = routes_.find(input);
+  return it == routes_.end() ? none : it->second;
+}
+
+std::vector<std::string> topic_plan::output_topics() const {
+  std::vector<std::string> out;
+  for (const auto& [in, r] : routes_)
+    out.push_back(r.sanitized);
+  for (const auto* t :
+       {&opts_.alerts_topic, &opts_.audit_topic, &opts_.dlq_topic, &opts_.quarantine_topic})
+    out.push_back(*t);
+  return out;
+}
+
+std::vector<std::string> topic_plan::all_topics() const {
+  std::vector<std::string> out = opts_.inputs;
+  for (auto& t : output_topics())
+    if (std::find(out.begin(), out.end(), t) == out.end()) out.push_back(std::move(t));
+  return out;
+}
+
+std::optional<std::string> topic_plan::create_missing(const kafka::properties& props) {
+  auto p = kafka::producer::make(props, nullptr);
+  if (auto* e = std::get_if<kafka::error>(&p)) return e->message;
+  auto listed = std::get<kafka::producer>(p).list_topics(15s);
+  if (auto* e = std::get_if<kafka::error>(&listed)) return e->message;
+  const auto& existing = std::get<std::map<std::string, int>>(listed);
+  int widest = 1;
+  for (auto& [in, r] : routes_) {
+    const auto it = existing.find(in);
+    if (it == existing.end())
+      return "input topic " + in + " does not exist; bulwark creates its outputs, never its inputs";
+    widest = std::max(widest, it->second);
+    // -1: the broker's default replication factor.
+    if (!existing.contains(r.sanitized))
+      if (auto err = kafka::create_topics(props, {r.sanitized}, it->second, -1, {}, 30s))
+        return err->message;
+  }
+  // Records that must survive an insider: audit kept forever, DLQ and
+  // quarantine long enough to investigate, alerts a month.
+  const std::pair<const std::string*, std::map<std::string, std::string>> others[] = {
+      {&opts_.audit_topic, {{"retention.ms", "-1"}, {"cleanup.policy", "delete"}}},
+      {&opts_.dlq_topic, {{"retention.ms", "1209600000"}}},
+      {&opts_.quarantine_topic, {{"retention.ms", "1209600000"}}},
+      {&opts_.alerts_topic, {{"retention.ms", "2592000000"}}},
+  };
+  for (const auto& [topic, configs] : others)
+    if (!existing.contains(*topic))
+      if (auto err = kafka::create_topics(props, {*topic}, widest, -1, configs, 30s))
+        return err->message;
+  return std::nullopt;
+}
+
+std::optional<std::string> topic_plan::resolve(kafka::producer& p) {
+  for (auto& [in, r] : routes_) {
+    auto count = p.partition_count(r.sanitized, 10s);
+    if (auto* e = std::get_if<kafka::error>(&count))
+      return "output topic " + r.sanitized + ": " + e->message;
+    r.sanitized_partitions = std::get<int>(count);
+  }
+  return std::nullopt;
+}
+
+} // namespace bulwark::app

@@ -1,0 +1,505 @@
+// `bulwark run`: Kafka in, Kafka out (SPEC §1, §2 kafka).
+//
+//   consumer (one per worker, same group) ─▶ processor ─▶ shared idempotent producer
+//        ▲                                                      │ delivery reports
+//        └── commit the contiguous delivered watermark ◀── partition_tracker
+//
+// Invariants:
+//  1. Every consumed offset ends in exactly one output: <input>.sanitized, the
+//     DLQ or the quarantine topic. Its offset is committed only after that
+//     output's delivery report succeeded (at-least-once; nothing lost).
+//  2. Per-partition order is kept: one worker owns a partition, produces its
+//     outputs in order to the same partition number of the sanitised topic,
+//     and the idempotent producer keeps them in order.
+//  3. A producer queue that is full pauses consumption (no drops, bounded
+//     memory); a failed delivery is produced again, never dropped.
+//  4. On revoke, the worker waits for the partition's outputs to be delivered
+//     and commits before letting go; on SIGINT/SIGTERM, every worker stops
+//     consuming, drains, commits and the process exits 0 within a bound.
+#include "app/cli.hpp"
+#include "app/kafka_setup.hpp"
+#include "kafka/client.hpp"
+#include "kafka/commit_tracker.hpp"
+#include "kafka/embedded.hpp"
+#include "pipeline/processor.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <deque>
+#include <latch>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace bulwark::app {
+namespace {
+
+using namespace std::chrono_literals;
+using clock = std::chrono::steady_clock;
+
+std::atomic<bool> stop_requested{false};
+
+extern "C" void on_run_stop_signal(int /*signal*/) {
+  stop_requested.store(true);
+}
+
+void install_run_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_run_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+/// How long shutdown may take in all (SPEC §1 says 10 s), and its parts.
+constexpr auto drain_budget = 7s;
+constexpr auto commit_every = 200ms;
+
+/// Rides with each produced record and comes back in its delivery report.
+struct delivery_token {
+  std::shared_ptr<kafka::partition_tracker> tracker;
+  std::int64_t offset = -1;
+};
+
+/// A record whose delivery failed, produced again after a pause.
+struct retry_item {
+  delivery_token* token = nullptr;
+  std::string topic;
+  std::int32_t partition = -1;
+  std::optional<std::string> key;
+  std::string value;
+  std::vector<std::pair<std::string, std::optional<std::string>>> headers;
+  clock::time_point due;
+};
+
+/// Totals across workers, for progress lines and the summary.
+struct run_counters {
+  std::atomic<std::uint64_t> consumed{0}, sanitized{0}, dlq{0}, quarantined{0}, redacted{0},
+      flagged{0}, delivered{0}, delivery_failures{0}, committed{0};
+  std::array<std::atomic<std::uint64_t>, 4> findings{};
+};
+
+class service;
+
+class worker final : public kafka::rebalance_handler {
+public:
+  worker(service& s, int id);
+  bool start(std::string& why);
+  /// `committed` counts down once this worker's final commit is done; the
+  /// worker leaves the group only when every worker has committed, so one
+  /// member's departure cannot start a rebalance that fails another's commit.
+  void run(std::latch& committed);
+  void on_assign(const std::vector<kafka::topic_partition>& parts) override;
+  void on_revoke(const std::vector<kafka::topic_partition>& parts) override;
+
+private:
+  void handle(const kafka::message& m);
+  /// Queues one output; waits (consumption paused) while the queue is full.
+  /// False when the run is stopping and the record could not be queued.
+  bool produce(const kafka::outgoing& o);
+  void commit_moved();
+  /// Waits for the outputs of `t` to be delivered, up to `until`.
+  void drain(const kafka::partition_tracker& t, clock::time_point until);
+
+  service& s_;
+  int id_;
+  std::optional<kafka::consumer> consumer_;
+  pipeline::processor proc_;
+  std::map<kafka::topic_partition, std::shared_ptr<kafka::partition_tracker>> trackers_;
+  std::string out_, dlq_;
+  pipeline::stats last_{};
+};
+
+class service {
+public:
+  service(const loaded_config& cfg, kafka::properties props, topic_plan plan)
+      : cfg_(cfg), props_(std::move(props)), plan_(std::move(plan)) {}
+
+  int run();
+
+  const loaded_config& cfg_;
+  kafka::properties props_;
+  topic_plan plan_;
+  std::optional<kafka::producer> producer_;
+  run_counters counters_;
+  std::atomic<bool> fatal_{false};
+  std::string fatal_reason_;
+  std::mutex fatal_mutex_;
+
+  void fail(const std::string& why) {
+    std::lock_guard lock(fatal_mutex_);
+    if (!fatal_.exchange(true)) fatal_reason_ = why;
+    stop_requested.store(true);
+  }
+  bool stopping() const noexcept { return stop_requested.load(); }
+
+  void on_delivery(const kafka::delivery& d);
+  void serve_retries();
+
+private:
+  std::mutex retry_mutex_;
+  std::deque<retry_item> retries_;
+};
+
+// ---------------------------------------------------------------- service
+
+void service::on_delivery(const kafka::delivery& d) {
+  auto* token = static_cast<delivery_token*>(d.token);
+  if (!d.failure) {
+    counters_.delivered.fetch_add(1, std::memory_order_relaxed);
+    if (token != nullptr) {
+      token->tracker->delivered(token->offset);
+      delete token;
+    }
+    return;
+  }
+  // Permanent for librdkafka (it retries transient errors itself, with no
+  // time limit): produce it again after a pause rather than lose it.
+  counters_.delivery_failures.fetch_add(1, std::memory_order_relaxed);
+  std::fprintf(stderr, "bulwark run: delivery to %.*s failed (%s); producing it again\n",
+               static_cast<int>(d.topic.size()), d.topic.data(), d.failure->message.c_str());
+  retry_item item;
+  item.token = token;
+  item.topic = std::string(d.topic);
+  item.partition = d.partition;
+  if (d.key) item.key = std::string(*d.key);
+  item.value = std::string(d.value);
+  for (const auto& h : d.headers)
+    item.headers.emplace_back(std::string(h.name),
+                              h.value ? std::optional<std::string>(std::string(*h.value))
+                                      : std::nullopt);
+  item.due = clock::now() + 1s;
+  std::lock_guard lock(retry_mutex_);
+  retries_.push_back(std::move(item));
+}
+
+void service::serve_retries() {
+  std::deque<retry_item> due;
+  {
+    std::lock_guard lock(retry_mutex_);
+    const auto now = clock::now();
+    while (!retries_.empty() && retries_.front().due <= now) {
+      due.push_back(std::move(retries_.front()));
+      retries_.pop_front();
+    }
+  }
+  for (auto& item : due) {
+    std::vector<kafka::header> hdrs;
+    for (const auto& [name, value] : item.headers)
+      hdrs.push_back({name, value ? std::optional<std::string_view>(*value) : std::nullopt});
+    kafka::outgoing o;
+    o.topic = item.topic;
+    o.partition = item.partition;
+    if (item.key) o.key = *item.key;
+    o.value = item.value;
+    o.headers = hdrs;
+    o.token = item.token;
+    kafka::error why;
+    if (producer_->produce(o, &why) != kafka::produce_status::queued) {
+      item.due = clock::now() + 1s;
+      std::lock_guard lock(retry_mutex_);
+      retries_.push_back(std::move(item));
+    }
+  }
+}
+
+// ---------------------------------------------------------------- worker
+
+worker::worker(service& s, int id) : s_(s), id_(id), proc_(s.cfg_.opts, s.cfg_.rules) {}
+
+bool worker::start(std::string& why) {
+  kafka::properties props = s_.props_;
+  props["group.id"] = s_.cfg_.opts.kafka.group_id;
+  auto c = kafka::consumer::make(props, s_.cfg_.opts.kafka.inputs, this);
+  if (auto* e = std::get_if<kafka::error>(&c)) {
+    why = e->message;
+    return false;
+  }
+  consumer_.emplace(std::move(std::get<kafka::consumer>(c)));
+  return true;
+}
+
+void worker::on_assign(const std::vector<kafka::topic_partition>& parts) {
+  for (const auto& tp : parts)
+    trackers_[tp] = std::make_shared<kafka::partition_tracker>();
+}
+
+void worker::drain(const kafka::partition_tracker& t, clock::time_point until) {
+  while (t.in_flight() != 0 && clock::now() < until)
+    std::this_thread::sleep_for(2ms);
+}
+
+void worker::on_revoke(const std::vector<kafka::topic_partition>& parts) {
+  // Finish and commit before the partitions go to another member.
+  const auto until = clock::now() + drain_budget;
+  std::vector<kafka::partition_offset> final_offsets;
+  for (const auto& tp : parts) {
+    auto it = trackers_.find(tp);
+    if (it == trackers_.end()) continue;
+    drain(*it->second, until);
+    if (auto w = it->second->watermark()) final_offsets.push_back({tp, *w});
+    trackers_.erase(it);
+  }
+  if (auto err = consumer_->commit(final_offsets, false))
+    std::fprintf(stderr, "bulwark run: worker %d: final commit on revoke: %s\n", id_,
+                 err->message.c_str());
+  else
+    s_.counters_.committed.fetch_add(final_offsets.size(), std::memory_order_relaxed);
+}
+
+bool worker::produce(const kafka::outgoing& o) {
+  bool paused = false;
+  auto stop_deadline = clock::time_point::max();
+  for (;;) {
+    kafka::error why;
+    const kafka::produce_status st = s_.producer_->produce(o, &why);
+    if (st == kafka::produce_status::queued) break;
+    if (st == kafka::produce_status::failed) {
+      if (why.fatal) {
+        s_.fail(why.message);
+        return false;
+      }
+      std::fprintf(stderr, "bulwark run: worker %d: %s; trying again\n", id_, why.message.c_str());
+      std::this_thread::sleep_for(100ms);
+    } else {
+      // Backpressure: the producer queue is full. Stop fetching until it drains.
+      if (!paused) {
+        consumer_->pause_all();
+        paused = true;
+      }
+      std::this_thread::sleep_for(1ms);
+    }
+    if (s_.stopping()) {
+      if (stop_deadline == clock::time_point::max()) stop_deadline = clock::now() + drain_budget;
+      if (clock::now() > stop_deadline || s_.fatal_.load()) {
+        if (paused) consumer_->resume_all();
+        return false;
+      }
+    }
+  }
+  if (paused) consumer_->resume_all();
+  return true;
+}
+
+void worker::handle(const kafka::message& m) {
+  if (auto err = m.failure()) {
+    std::fprintf(stderr, "bulwark run: worker %d: consumer: %s\n", id_, err->message.c_str());
+    return;
+  }
+  s_.counters_.consumed.fetch_add(1, std::memory_order_relaxed);
+  const kafka::topic_partition tp{std::string(m.topic()), m.partition()};
+  auto it = trackers_.find(tp);
+  if (it == trackers_.end())
+    it = trackers_.emplace(tp, std::make_shared<kafka::partition_tracker>()).first;
+  const std::shared_ptr<kafka::partition_tracker>& tracker = it->second;
+
+  out_.clear();
+  dlq_.clear();
+  const pipeline::origin from = pipeline::origin::record(m.topic(), m.partition(), m.offset());
+  const std::optional<std::string_view> value = m.value();
+  const std::size_t max_bytes = s_.cfg_.opts.limits.max_event_bytes;
+  verdict v = verdict::rejected;
+  std::string_view reason;
+  if (!value) {
+    reason = "null_value";
+    pipeline::append_dead_letter(dlq_, reason, "", pipeline::raw_info{}, from);
+  } else if (value->size() > max_bytes) {
+    // Too large: only a prefix goes to the DLQ, so the DLQ record itself fits
+    // any broker's message size limit.
+    const std::size_t keep = std::min<std::size_t>(value->size(), 64 * 1024);
+    v = proc_.process(value->substr(0, keep), pipeline::raw_info{0, value->size(), true}, from,
+                      out_, dlq_);
+    reason = proc_.last_reason();
+  } else {
+    v = proc_.process(*value, pipeline::raw_info{}, from, out_, dlq_);
+    reason = proc_.last_reason();
+  }
+
+  kafka::outgoing o;
+  o.key = m.key();
+  o.timestamp = m.timestamp();
+  const std::vector<kafka::header> in_headers = m.headers();
+  std::vector<kafka::header> hdrs;
+  const topic_plan::route& route = s_.plan_.route_for(tp.topic);
+  if (v == verdict::rejected || v == verdict::quarantined) {
+    const bool q = v == verdict::quarantined;
+    o.topic = q ? s_.cfg_.opts.kafka.quarantine_topic : s_.cfg_.opts.kafka.dlq_topic;
+    o.value = dlq_;
+    hdrs.push_back({"bw-reason", reason});
+    o.headers = hdrs;
+    (q ? s_.counters_.quarantined : s_.counters_.dlq).fetch_add(1, std::memory_order_relaxed);
+  } else {
+    o.topic = route.sanitized;
+    o.partition = route.sanitized_partitions > 0 ? m.partition() % route.sanitized_partitions : -1;
+    o.value = out_;
+    o.headers = in_headers;
+    s_.counters_.sanitized.fetch_add(1, std::memory_order_relaxed);
+    if (v == verdict::redacted) s_.counters_.redacted.fetch_add(1, std::memory_order_relaxed);
+    if (v == verdict::flagged) s_.counters_.flagged.fetch_add(1, std::memory_order_relaxed);
+  }
+  // Findings per category, from the processor's own counters.
+  const pipeline::stats& now = proc_.counters();
+  for (std::size_t c = 0; c < 4; ++c)
+    if (const auto d = now.findings_by_category[c] - last_.findings_by_category[c]; d != 0)
+      s_.counters_.findings[c].fetch_add(d, std::memory_order_relaxed);
+  last_ = now;
+
+  auto* token = new delivery_token{tracker, m.offset()};
+  tracker->begin(m.offset(), 1);
+  o.token = token;
+  if (!produce(o)) delete token; // stays in flight: never committed, consumed again later
+}
+
+void worker::commit_moved() {
+  std::vector<kafka::partition_offset> offsets;
+  for (const auto& [tp, t] : trackers_)
+    if (auto off = t->committable()) offsets.push_back({tp, *off});
+  if (offsets.empty()) return;
+  if (auto err = consumer_->commit(offsets, true))
+    std::fprintf(stderr, "bulwark run: worker %d: commit: %s\n", id_, err->message.c_str());
+  else
+    s_.counters_.committed.fetch_add(offsets.size(), std::memory_order_relaxed);
+}
+
+void worker::run(std::latch& committed) {
+  auto next_commit = clock::now() + commit_every;
+  while (!s_.stopping()) {
+    if (auto m = consumer_->poll(50ms)) handle(*m);
+    if (clock::now() >= next_commit) {
+      commit_moved();
+      next_commit = clock::now() + commit_every;
+    }
+  }
+  // Stopping: drain what was produced, commit it, leave the group.
+  const auto until = clock::now() + drain_budget;
+  std::vector<kafka::partition_offset> offsets;
+  for (const auto& [tp, t] : trackers_) {
+    drain(*t, until);
+    if (auto w = t->watermark()) offsets.push_back({tp, *w});
+  }
+  if (auto err = consumer_->commit(offsets, false))
+    std::fprintf(stderr, "bulwark run: worker %d: final commit: %s\n", id_, err->message.c_str());
+  trackers_.clear(); // nothing left to commit on the revoke that close() triggers
+  committed.arrive_and_wait();
+  consumer_->close();
+}
+
+void print_progress(const run_counters& c, double seconds, bool final) {
+  std::fprintf(stderr,
+               "bulwark run:%s seconds=%.1f consumed=%llu sanitized=%llu redacted=%llu "
+               "flagged=%llu dlq=%llu quarantined=%llu delivered=%llu delivery_failures=%llu "
+               "findings.secret=%llu findings.pii=%llu findings.prompt_leak=%llu "
+               "findings.injection=%llu\n",
+               final ? " stopped" : "", seconds, static_cast<unsigned long long>(c.consumed.load()),
+               static_cast<unsigned long long>(c.sanitized.load()),
+               static_cast<unsigned long long>(c.redacted.load()),
+               static_cast<unsigned long long>(c.flagged.load()),
+               static_cast<unsigned long long>(c.dlq.load()),
+               static_cast<unsigned long long>(c.quarantined.load()),
+               static_cast<unsigned long long>(c.delivered.load()),
+               static_cast<unsigned long long>(c.delivery_failures.load()),
+               static_cast<unsigned long long>(c.findings[0].load()),
+               static_cast<unsigned long long>(c.findings[1].load()),
+               static_cast<unsigned long long>(c.findings[2].load()),
+               static_cast<unsigned long long>(c.findings[3].load()));
+}
+
+int service::run() {
+  auto p = kafka::producer::make(props_, [this](const kafka::delivery& d) { on_delivery(d); });
+  if (auto* e = std::get_if<kafka::error>(&p)) {
+    std::fprintf(stderr, "bulwark run: %s\n", e->message.c_str());
+    return bad_usage;
+  }
+  producer_.emplace(std::move(std::get<kafka::producer>(p)));
+  if (auto err = plan_.resolve(*producer_)) {
+    std::fprintf(stderr, "bulwark run: %s\n", err->c_str());
+    return runtime_failure;
+  }
+
+  const int n = cfg_.opts.effective_workers();
+  std::vector<std::unique_ptr<worker>> workers;
+  for (int i = 0; i < n; ++i) {
+    workers.push_back(std::make_unique<worker>(*this, i));
+    std::string why;
+    if (!workers.back()->start(why)) {
+      std::fprintf(stderr, "bulwark run: %s\n", why.c_str());
+      return bad_usage;
+    }
+  }
+  std::atomic<bool> workers_done{false};
+  std::thread poller([&] {
+    while (!workers_done.load()) {
+      producer_->poll(20ms);
+      serve_retries();
+      if (auto f = producer_->fatal_error()) fail(f->message);
+    }
+  });
+  std::latch committed(static_cast<std::ptrdiff_t>(workers.size()));
+  std::vector<std::thread> threads;
+  for (auto& w : workers)
+    threads.emplace_back([&w, &committed] { w->run(committed); });
+
+  const auto started = clock::now();
+  auto next_progress = started + 5s;
+  while (!stopping()) {
+    std::this_thread::sleep_for(50ms);
+    if (clock::now() >= next_progress) {
+      print_progress(counters_, std::chrono::duration<double>(clock::now() - started).count(),
+                     false);
+      next_progress += 5s;
+    }
+  }
+  for (auto& t : threads)
+    t.join();
+  workers_done.store(true);
+  poller.join();
+  producer_->flush(1s);
+  print_progress(counters_, std::chrono::duration<double>(clock::now() - started).count(), true);
+  if (fatal_.load()) {
+    std::fprintf(stderr, "bulwark run: %s\n", fatal_reason_.c_str());
+    return runtime_failure;
+  }
+  return ok;
+}
+
+} // namespace
+
+int run_command(const run_args& args) {
+  const auto loaded = load_config_and_rules(args.config);
+  if (!loaded) return bad_usage;
+  const config::options& opts = loaded->opts;
+  install_run_stop_handlers();
+
+  std::optional<kafka::embedded_cluster> cluster;
+  kafka::properties props = opts.kafka.properties;
+  topic_plan plan(opts.kafka);
+  if (opts.kafka.brokers == "embedded") {
+    auto c = kafka::embedded_cluster::make(3);
+    if (auto* e = std::get_if<kafka::error>(&c)) {
+      std::fprintf(stderr, "bulwark run: %s\n", e->message.c_str());
+      return runtime_failure;
+    }
+    cluster.emplace(std::move(std::get<kafka::embedded_cluster>(c)));
+    for (const auto& topic : plan.all_topics())
+      if (auto err = cluster->create_topic(topic, opts.kafka.embedded_partitions)) {
+        std::fprintf(stderr, "bulwark run: %s\n", err->message.c_str());
+        return runtime_failure;
+      }
+    props["bootstrap.servers"] = cluster->bootstrap();
+    std::printf("bulwark run: embedded cluster bootstrap %s\n", cluster->bootstrap().c_str());
+    std::fflush(stdout);
+  } else {
+    props["bootstrap.servers"] = opts.kafka.brokers;
+    if (auto err = plan.create_missing(props)) {
+      std::fprintf(stderr, "bulwark run: %s\n", err->c_str());
+      return runtime_failure;
+    }
+  }
+  service s(*loaded, std::move(props), std::move(plan));
+  return s.run();
+}
+
+} // namespace bulwark::app

@@ -1,0 +1,487 @@
+#include "kafka/client.hpp"
+
+#include <cstring>
+#include <librdkafka/rdkafka.h>
+#include <mutex>
+#include <utility>
+
+namespace bulwark::kafka {
+namespace {
+
+error from_code(rd_kafka_resp_err_t code, std::string_view what) {
+  error e;
+  e.code = code;
+  e.message = std::string(what) + ": " + rd_kafka_err2str(code);
+  return e;
+}
+
+error from_error(rd_kafka_error_t* err, std::string_view what) {
+  error e;
+  e.code = rd_kafka_error_code(err);
+  e.message = std::string(what) + ": " + rd_kafka_error_string(err);
+  e.fatal = rd_kafka_error_is_fatal(err) != 0;
+  e.retriable = rd_kafka_error_is_retriable(err) != 0;
+  rd_kafka_error_destroy(err);
+  return e;
+}
+
+struct conf_deleter {
+  void operator()(rd_kafka_conf_t* c) const noexcept { rd_kafka_conf_destroy(c); }
+};
+using conf_ptr = std::unique_ptr<rd_kafka_conf_t, conf_deleter>;
+
+struct list_deleter {
+  void operator()(rd_kafka_topic_partition_list_t* l) const noexcept {
+    rd_kafka_topic_partition_list_destroy(l);
+  }
+};
+using list_ptr = std::unique_ptr<rd_kafka_topic_partition_list_t, list_deleter>;
+
+/// Applies `defaults`, then `props` over them. A bad property names itself
+/// and librdkafka's reason, never its value (it may be a password).
+result<conf_ptr> make_conf(const properties& defaults, const properties& props) {
+  conf_ptr conf(rd_kafka_conf_new());
+  char reason[512];
+  for (const properties* set : {&defaults, &props}) {
+    for (const auto& [key, value] : *set) {
+      if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), reason, sizeof reason) !=
+          RD_KAFKA_CONF_OK)
+        return error{"kafka.properties " + key + ": " + reason};
+    }
+  }
+  return conf;
+}
+
+std::vector<topic_partition> to_vector(const rd_kafka_topic_partition_list_t* list) {
+  std::vector<topic_partition> out;
+  if (list == nullptr) return out;
+  out.reserve(static_cast<std::size_t>(list->cnt));
+  for (int i = 0; i < list->cnt; ++i)
+    out.push_back({list->elems[i].topic, list->elems[i].partition});
+  return out;
+}
+
+} // namespace
+
+void client_deleter::operator()(rd_kafka_s* rk) const noexcept {
+  rd_kafka_destroy(rk);
+}
+
+void message_deleter::operator()(rd_kafka_message_s* m) const noexcept {
+  rd_kafka_message_destroy(m);
+}
+
+std::string_view library_version() noexcept {
+  return rd_kafka_version_str();
+}
+
+// ---------------------------------------------------------------- message
+
+std::optional<error> message::failure() const {
+  if (m_->err == RD_KAFKA_RESP_ERR_NO_ERROR) return std::nullopt;
+  error e;
+  e.code = m_->err;
+  e.message = rd_kafka_message_errstr(m_.get());
+  return e;
+}
+
+std::string_view message::topic() const noexcept {
+  return m_->rkt != nullptr ? std::string_view(rd_kafka_topic_name(m_->rkt)) : std::string_view{};
+}
+std::int32_t message::partition() const noexcept {
+  return m_->partition;
+}
+std::int64_t message::offset() const noexcept {
+  return m_->offset;
+}
+std::optional<std::string_view> message::key() const noexcept {
+  if (m_->key == nullptr) return std::nullopt;
+  return std::string_view(static_cast<const char*>(m_->key), m_->key_len);
+}
+std::optional<std::string_view> message::value() const noexcept {
+  if (m_->payload == nullptr) return std::nullopt;
+  return std::string_view(static_cast<const char*>(m_->payload), m_->len);
+}
+std::optional<std::int64_t> message::timestamp() const noexcept {
+  rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+  const std::int64_t ts = rd_kafka_message_timestamp(m_.get(), &type);
+  if (type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE || ts < 0) return std::nullopt;
+  return ts;
+}
+std::vector<header> message::headers() const {
+  std::vector<header> out;
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(m_.get(), &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) return out;
+  const char* name = nullptr;
+  const void* value = nullptr;
+  std::size_t size = 0;
+  for (std::size_t i = 0;
+       rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+    header h{name, std::nullopt};
+    if (value != nullptr) h.value = std::string_view(static_cast<const char*>(value), size);
+    out.push_back(h);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- producer
+
+struct producer::state {
+  delivery_handler on_delivery;
+};
+
+namespace {
+
+void on_delivery_report(rd_kafka_t* /*rk*/, const rd_kafka_message_t* m, void* opaque) {
+  auto* s = static_cast<producer::state*>(opaque);
+  delivery d;
+  d.token = m->_private;
+  if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    error e;
+    e.code = m->err;
+    e.message = std::string("produce: ") + rd_kafka_err2str(m->err);
+    d.failure = std::move(e);
+  }
+  d.topic = m->rkt != nullptr ? rd_kafka_topic_name(m->rkt) : "";
+  d.partition = m->partition;
+  d.offset = m->offset;
+  if (m->key != nullptr) d.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
+  if (m->payload != nullptr)
+    d.value = std::string_view(static_cast<const char*>(m->payload), m->len);
+  if (s->on_delivery) s->on_delivery(d);
+}
+
+} // namespace
+
+producer::producer(std::unique_ptr<state> s, std::unique_ptr<rd_kafka_s, client_deleter> rk)
+    : state_(std::move(s)), rk_(std::move(rk)) {}
+producer::producer(producer&&) noexcept = default;
+producer& producer::operator=(producer&&) noexcept = default;
+producer::~producer() {
+  // The client goes first: its destructor may still serve delivery reports
+  // that reference the state.
+  rk_.reset();
+}
+
+result<producer> producer::make(const properties& props, delivery_handler on_delivery) {
+  const properties defaults{
+      {"enable.idempotence", "true"},
+      {"acks", "all"},
+      // 0 = no limit: transient errors are retried by librdkafka for as long
+      // as it takes; a record is never given up because time passed.
+      {"message.timeout.ms", "0"},
+      {"linger.ms", "5"},
+      {"compression.type", "lz4"},
+      {"queue.buffering.max.messages", "100000"},
+      {"queue.buffering.max.kbytes", "262144"},
+      {"message.max.bytes", "8388608"},
+  };
+  auto conf = make_conf(defaults, props);
+  if (auto* e = std::get_if<error>(&conf)) return *e;
+  conf_ptr c = std::move(std::get<conf_ptr>(conf));
+  auto s = std::make_unique<state>();
+  s->on_delivery = std::move(on_delivery);
+  rd_kafka_conf_set_opaque(c.get(), s.get());
+  rd_kafka_conf_set_dr_msg_cb(c.get(), on_delivery_report);
+  char reason[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, c.get(), reason, sizeof reason);
+  if (rk == nullptr) return error{std::string("producer: ") + reason};
+  (void)c.release(); // owned by rk now
+  return producer(std::move(s), std::unique_ptr<rd_kafka_s, client_deleter>(rk));
+}
+
+produce_status producer::produce(const outgoing& r, error* why) {
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (!r.headers.empty()) {
+    hdrs = rd_kafka_headers_new(r.headers.size());
+    for (const header& h : r.headers)
+      rd_kafka_header_add(hdrs, h.name.data(), static_cast<ssize_t>(h.name.size()),
+                          h.value ? h.value->data() : nullptr,
+                          h.value ? static_cast<ssize_t>(h.value->size()) : 0);
+  }
+  rd_kafka_vu_t vus[8];
+  std::size_t n = 0;
+  std::string topic(r.topic);
+  vus[n].vtype = RD_KAFKA_VTYPE_TOPIC;
+  vus[n++].u.cstr = topic.c_str();
+  vus[n].vtype = RD_KAFKA_VTYPE_PARTITION;
+  vus[n++].u.i32 = r.partition;
+  vus[n].vtype = RD_KAFKA_VTYPE_VALUE;
+  vus[n].u.mem.ptr = const_cast<char*>(r.value.data());
+  vus[n++].u.mem.size = r.value.size();
+  if (r.key) {
+    vus[n].vtype = RD_KAFKA_VTYPE_KEY;
+    vus[n].u.mem.ptr = const_cast<char*>(r.key->data());
+    vus[n++].u.mem.size = r.key->size();
+  }
+  vus[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+  vus[n++].u.i = RD_KAFKA_MSG_F_COPY;
+  vus[n].vtype = RD_KAFKA_VTYPE_OPAQUE;
+  vus[n++].u.ptr = r.token;
+  if (r.timestamp) {
+    vus[n].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
+    vus[n++].u.i64 = *r.timestamp;
+  }
+  if (hdrs != nullptr) {
+    vus[n].vtype = RD_KAFKA_VTYPE_HEADERS;
+    vus[n++].u.headers = hdrs;
+  }
+  rd_kafka_error_t* err = rd_kafka_produceva(rk_.get(), vus, n);
+  if (err == nullptr) return produce_status::queued; // headers are owned by the message now
+  if (hdrs != nullptr) rd_kafka_headers_destroy(hdrs);
+  const bool full = rd_kafka_error_code(err) == RD_KAFKA_RESP_ERR__QUEUE_FULL;
+  error e = from_error(err, "produce to " + topic);
+  if (why != nullptr) *why = std::move(e);
+  return full ? produce_status::queue_full : produce_status::failed;
+}
+
+int producer::poll(std::chrono::milliseconds wait) {
+  return rd_kafka_poll(rk_.get(), static_cast<int>(wait.count()));
+}
+
+bool producer::flush(std::chrono::milliseconds wait) {
+  return rd_kafka_flush(rk_.get(), static_cast<int>(wait.count())) == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+int producer::pending() const noexcept {
+  return rd_kafka_outq_len(rk_.get());
+}
+
+std::optional<error> producer::fatal_error() const {
+  char reason[512];
+  const rd_kafka_resp_err_t code = rd_kafka_fatal_error(rk_.get(), reason, sizeof reason);
+  if (code == RD_KAFKA_RESP_ERR_NO_ERROR) return std::nullopt;
+  error e;
+  e.code = code;
+  e.fatal = true;
+  e.message = std::string("producer fatal error: ") + reason;
+  return e;
+}
+
+result<std::map<std::string, int>> producer::list_topics(std::chrono::milliseconds wait) {
+  const rd_kafka_metadata_t* md = nullptr;
+  const rd_kafka_resp_err_t code =
+      rd_kafka_metadata(rk_.get(), 1, nullptr, &md, static_cast<int>(wait.count()));
+  if (code != RD_KAFKA_RESP_ERR_NO_ERROR) return from_code(code, "cluster metadata");
+  std::map<std::string, int> out;
+  for (int i = 0; i < md->topic_cnt; ++i)
+    if (md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+      out[md->topics[i].topic] = md->topics[i].partition_cnt;
+  rd_kafka_metadata_destroy(md);
+  return out;
+}
+
+result<int> producer::partition_count(const std::string& topic, std::chrono::milliseconds wait) {
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_.get(), topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  const rd_kafka_resp_err_t code =
+      rd_kafka_metadata(rk_.get(), 0, rkt, &md, static_cast<int>(wait.count()));
+  rd_kafka_topic_destroy(rkt);
+  if (code != RD_KAFKA_RESP_ERR_NO_ERROR) return from_code(code, "metadata for " + topic);
+  int count = 0;
+  std::optional<error> failure;
+  if (md->topic_cnt == 1) {
+    if (md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR)
+      failure = from_code(md->topics[0].err, "topic " + topic);
+    count = md->topics[0].partition_cnt;
+  }
+  rd_kafka_metadata_destroy(md);
+  if (failure) return *failure;
+  return count;
+}
+
+// ---------------------------------------------------------------- consumer
+
+struct consumer::state {
+  rebalance_handler* handler = nullptr;
+};
+
+namespace {
+
+void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                  void* opaque) {
+  auto* s = static_cast<consumer::state*>(opaque);
+  const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    if (cooperative) {
+      if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, parts)) rd_kafka_error_destroy(e);
+    } else {
+      rd_kafka_assign(rk, parts);
+    }
+    if (s->handler != nullptr) s->handler->on_assign(to_vector(parts));
+    return;
+  }
+  // Revoked (or lost): the owner finishes and commits before we let go.
+  if (s->handler != nullptr) s->handler->on_revoke(to_vector(parts));
+  if (cooperative) {
+    if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, parts)) rd_kafka_error_destroy(e);
+  } else {
+    rd_kafka_assign(rk, nullptr);
+  }
+}
+
+} // namespace
+
+consumer::consumer(std::unique_ptr<state> s, std::unique_ptr<rd_kafka_s, client_deleter> rk)
+    : state_(std::move(s)), rk_(std::move(rk)) {}
+consumer::consumer(consumer&& o) noexcept
+    : state_(std::move(o.state_)), rk_(std::move(o.rk_)), closed_(o.closed_) {
+  o.closed_ = true;
+}
+consumer& consumer::operator=(consumer&& o) noexcept {
+  if (this != &o) {
+    close();
+    rk_.reset();
+    state_ = std::move(o.state_);
+    rk_ = std::move(o.rk_);
+    closed_ = o.closed_;
+    o.closed_ = true;
+  }
+  return *this;
+}
+consumer::~consumer() {
+  close();
+  rk_.reset();
+}
+
+result<consumer> consumer::make(const properties& props, const std::vector<std::string>& topics,
+                                rebalance_handler* handler) {
+  const properties defaults{
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"enable.partition.eof", "false"},
+      // Bounds what a paused or slow worker holds in its fetch queue.
+      {"queued.max.messages.kbytes", "65536"},
+  };
+  auto conf = make_conf(defaults, props);
+  if (auto* e = std::get_if<error>(&conf)) return *e;
+  conf_ptr c = std::move(std::get<conf_ptr>(conf));
+  // Whatever `properties` say, bulwark commits only what was delivered.
+  char reason[512];
+  rd_kafka_conf_set(c.get(), "enable.auto.commit", "false", reason, sizeof reason);
+  rd_kafka_conf_set(c.get(), "enable.auto.offset.store", "false", reason, sizeof reason);
+  auto s = std::make_unique<state>();
+  s->handler = handler;
+  rd_kafka_conf_set_opaque(c.get(), s.get());
+  rd_kafka_conf_set_rebalance_cb(c.get(), on_rebalance);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, c.get(), reason, sizeof reason);
+  if (rk == nullptr) return error{std::string("consumer: ") + reason};
+  (void)c.release();
+  std::unique_ptr<rd_kafka_s, client_deleter> owned(rk);
+  rd_kafka_poll_set_consumer(rk);
+  list_ptr list(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
+  for (const auto& t : topics)
+    rd_kafka_topic_partition_list_add(list.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  if (const rd_kafka_resp_err_t code = rd_kafka_subscribe(rk, list.get()); code != 0) {
+    rd_kafka_consumer_close(rk);
+    return from_code(code, "subscribe");
+  }
+  return consumer(std::move(s), std::move(owned));
+}
+
+std::optional<message> consumer::poll(std::chrono::milliseconds wait) {
+  rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), static_cast<int>(wait.count()));
+  if (m == nullptr) return std::nullopt;
+  return message(m);
+}
+
+std::optional<error> consumer::commit(const std::vector<partition_offset>& offsets, bool async) {
+  if (offsets.empty()) return std::nullopt;
+  list_ptr list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+  for (const auto& o : offsets)
+    rd_kafka_topic_partition_list_add(list.get(), o.tp.topic.c_str(), o.tp.partition)->offset =
+        o.offset;
+  const rd_kafka_resp_err_t code = rd_kafka_commit(rk_.get(), list.get(), async ? 1 : 0);
+  if (code != RD_KAFKA_RESP_ERR_NO_ERROR && code != RD_KAFKA_RESP_ERR__NO_OFFSET)
+    return from_code(code, "commit");
+  return std::nullopt;
+}
+
+void consumer::pause_all() {
+  rd_kafka_topic_partition_list_t* list = nullptr;
+  if (rd_kafka_assignment(rk_.get(), &list) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  list_ptr owned(list);
+  rd_kafka_pause_partitions(rk_.get(), list);
+}
+
+void consumer::resume_all() {
+  rd_kafka_topic_partition_list_t* list = nullptr;
+  if (rd_kafka_assignment(rk_.get(), &list) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  list_ptr owned(list);
+  rd_kafka_resume_partitions(rk_.get(), list);
+}
+
+std::vector<topic_partition> consumer::assignment() const {
+  rd_kafka_topic_partition_list_t* list = nullptr;
+  if (rd_kafka_assignment(rk_.get(), &list) != RD_KAFKA_RESP_ERR_NO_ERROR) return {};
+  list_ptr owned(list);
+  return to_vector(list);
+}
+
+void consumer::close() {
+  if (closed_ || !rk_) return;
+  closed_ = true;
+  rd_kafka_consumer_close(rk_.get());
+}
+
+// ---------------------------------------------------------------- admin
+
+std::optional<error> create_topics(const properties& props, const std::vector<std::string>& topics,
+                                   int partitions, int replication_factor,
+                                   const std::map<std::string, std::string>& configs,
+                                   std::chrono::milliseconds wait) {
+  auto conf = make_conf({}, props);
+  if (auto* e = std::get_if<error>(&conf)) return *e;
+  conf_ptr c = std::move(std::get<conf_ptr>(conf));
+  char reason[512];
+  rd_kafka_t* raw = rd_kafka_new(RD_KAFKA_PRODUCER, c.get(), reason, sizeof reason);
+  if (raw == nullptr) return error{std::string("admin client: ") + reason};
+  (void)c.release();
+  std::unique_ptr<rd_kafka_s, client_deleter> rk(raw);
+
+  std::vector<rd_kafka_NewTopic_t*> new_topics;
+  for (const auto& t : topics) {
+    rd_kafka_NewTopic_t* nt =
+        rd_kafka_NewTopic_new(t.c_str(), partitions, replication_factor, reason, sizeof reason);
+    if (nt == nullptr) {
+      for (auto* n : new_topics)
+        rd_kafka_NewTopic_destroy(n);
+      return error{"topic " + t + ": " + reason};
+    }
+    for (const auto& [k, v] : configs)
+      rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str());
+    new_topics.push_back(nt);
+  }
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(rk.get());
+  rd_kafka_AdminOptions_t* options =
+      rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_set_operation_timeout(options, static_cast<int>(wait.count()), reason,
+                                              sizeof reason);
+  rd_kafka_CreateTopics(rk.get(), new_topics.data(), new_topics.size(), options, queue);
+  std::optional<error> failure;
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, static_cast<int>(wait.count()) + 1000);
+  if (ev == nullptr) {
+    failure = error{"create topics: no answer from the cluster within " +
+                    std::to_string(wait.count()) + " ms"};
+  } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    failure = error{std::string("create topics: ") + rd_kafka_event_error_string(ev)};
+  } else if (const rd_kafka_CreateTopics_result_t* res = rd_kafka_event_CreateTopics_result(ev)) {
+    std::size_t n = 0;
+    const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(res, &n);
+    for (std::size_t i = 0; i < n && !failure; ++i) {
+      const rd_kafka_resp_err_t code = rd_kafka_topic_result_error(results[i]);
+      if (code != RD_KAFKA_RESP_ERR_NO_ERROR && code != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+        failure = error{std::string("create topic ") + rd_kafka_topic_result_name(results[i]) +
+                        ": " + rd_kafka_err2str(code)};
+    }
+  }
+  if (ev != nullptr) rd_kafka_event_destroy(ev);
+  rd_kafka_AdminOptions_destroy(options);
+  rd_kafka_queue_destroy(queue);
+  for (auto* n : new_topics)
+    rd_kafka_NewTopic_destroy(n);
+  return failure;
+}
+
+} // namespace bulwark::kafka

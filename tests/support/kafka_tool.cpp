@@ -1,0 +1,125 @@
+// A small Kafka client for the integration tests: produce NDJSON lines to a
+// topic, or consume a topic into NDJSON (one JSON object per record with its
+// partition, offset, key, headers and value).
+//
+//   kafka_tool produce BOOTSTRAP TOPIC [PARTITIONS] < lines   (key: "k<line % 97>")
+//   kafka_tool wait BOOTSTRAP TOPIC COUNT TIMEOUT_S           (returns once COUNT exist)
+//   kafka_tool consume BOOTSTRAP TOPIC COUNT TIMEOUT_S        (once COUNT records are read,
+//                                                              stops after 3 s without more
+//                                                              (and 10 s in all);
+//                                                              else at TIMEOUT)
+#include "core/json_writer.hpp"
+#include "kafka/client.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+using namespace bulwark;
+using namespace std::chrono_literals;
+
+namespace {
+
+int produce(const std::string& bootstrap, const std::string& topic, int partitions) {
+  auto p = kafka::producer::make(
+      {{"bootstrap.servers", bootstrap}, {"linger.ms", "20"}}, [](const kafka::delivery& d) {
+        if (d.failure) std::fprintf(stderr, "kafka_tool: %s\n", d.failure->message.c_str());
+      });
+  if (auto* e = std::get_if<kafka::error>(&p)) {
+    std::fprintf(stderr, "kafka_tool: %s\n", e->message.c_str());
+    return 1;
+  }
+  auto& producer = std::get<kafka::producer>(p);
+  std::string line;
+  std::uint64_t n = 0;
+  while (std::getline(std::cin, line)) {
+    const std::string key = "k" + std::to_string(n % 97);
+    kafka::outgoing o;
+    o.topic = topic;
+    o.partition =
+        partitions > 0 ? static_cast<std::int32_t>(n % static_cast<unsigned>(partitions)) : -1;
+    o.key = key;
+    o.value = line;
+    const kafka::header hdrs[] = {{"src-line", std::to_string(n + 1)}};
+    o.headers = hdrs;
+    while (producer.produce(o) == kafka::produce_status::queue_full)
+      producer.poll(10ms);
+    producer.poll(0ms);
+    ++n;
+  }
+  if (!producer.flush(60s)) {
+    std::fprintf(stderr, "kafka_tool: flush timed out\n");
+    return 1;
+  }
+  std::fprintf(stderr, "kafka_tool: produced %llu\n", static_cast<unsigned long long>(n));
+  return 0;
+}
+
+int consume(const std::string& bootstrap, const std::string& topic, long count, int timeout_s,
+            bool until_count = false) {
+  auto c = kafka::consumer::make({{"bootstrap.servers", bootstrap},
+                                  {"group.id", "kafka-tool-" + topic},
+                                  {"session.timeout.ms", "6000"}},
+                                 {topic}, nullptr);
+  if (auto* e = std::get_if<kafka::error>(&c)) {
+    std::fprintf(stderr, "kafka_tool: %s\n", e->message.c_str());
+    return 1;
+  }
+  auto& consumer = std::get<kafka::consumer>(c);
+  long got = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  const auto start = std::chrono::steady_clock::now();
+  auto last = start;
+  while (std::chrono::steady_clock::now() < deadline) {
+    // Joining the group takes a few seconds: an empty topic is judged only after that.
+    const auto now = std::chrono::steady_clock::now();
+    if (got >= count && (until_count || (now - last > 3s && now - start > 10s))) break;
+    auto m = consumer.poll(200ms);
+    if (!m || m->failure()) continue;
+    last = std::chrono::steady_clock::now();
+    ++got;
+    if (until_count) continue;
+    json_writer w;
+    w.begin_object().key("partition").value(m->partition()).key("offset").value(m->offset());
+    w.key("key");
+    if (auto k = m->key())
+      w.value(*k);
+    else
+      w.null();
+    w.key("headers").begin_object();
+    for (const auto& h : m->headers()) {
+      w.key(h.name);
+      if (h.value)
+        w.value(*h.value);
+      else
+        w.null();
+    }
+    w.end_object().key("value");
+    if (auto v = m->value())
+      w.value(*v);
+    else
+      w.null();
+    w.end_object();
+    std::fwrite(w.str().data(), 1, w.str().size(), stdout);
+    std::fputc('\n', stdout);
+  }
+  consumer.close();
+  std::fprintf(stderr, "kafka_tool: consumed %ld\n", got);
+  return got >= count ? 0 : 3;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  const std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "produce" && (argc == 4 || argc == 5))
+    return produce(argv[2], argv[3], argc == 5 ? std::stoi(argv[4]) : 0);
+  if (mode == "consume" && argc == 6)
+    return consume(argv[2], argv[3], std::stol(argv[4]), std::stoi(argv[5]));
+  if (mode == "wait" && argc == 6) // returns as soon as COUNT records exist
+    return consume(argv[2], argv[3], std::stol(argv[4]), std::stoi(argv[5]), true);
+  std::fprintf(stderr, "usage: kafka_tool produce BOOTSTRAP TOPIC [PARTITIONS] < lines\n"
+                       "       kafka_tool consume BOOTSTRAP TOPIC COUNT TIMEOUT_S\n");
+  return 2;
+}
