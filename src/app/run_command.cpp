@@ -109,7 +109,8 @@ private:
   std::optional<kafka::consumer> consumer_;
   pipeline::processor proc_;
   std::map<kafka::topic_partition, std::shared_ptr<kafka::partition_tracker>> trackers_;
-  std::string out_, dlq_;
+  std::string out_, dlq_, key_;
+  std::vector<std::string> header_values_;
   pipeline::stats last_{};
 };
 
@@ -319,9 +320,16 @@ void worker::handle(const kafka::message& m) {
   }
 
   kafka::outgoing o;
-  o.key = m.key();
   o.timestamp = m.timestamp();
-  const std::vector<kafka::header> in_headers = m.headers();
+  // Keys and header values travel with the record: they are redacted like
+  // its values (a key may be an e-mail address, a header a bearer token).
+  o.key = m.key();
+  if (o.key && proc_.redact_side_text(*o.key, key_)) o.key = key_;
+  std::vector<kafka::header> in_headers = m.headers();
+  header_values_.resize(in_headers.size());
+  for (std::size_t i = 0; i < in_headers.size(); ++i)
+    if (in_headers[i].value && proc_.redact_side_text(*in_headers[i].value, header_values_[i]))
+      in_headers[i].value = header_values_[i];
   std::vector<kafka::header> hdrs;
   const topic_plan::route& route = s_.plan_.route_for(tp.topic);
   if (v == verdict::rejected || v == verdict::quarantined) {

@@ -206,9 +206,11 @@ produce_status producer::produce(const outgoing& r, error* why) {
   vus[n++].u.cstr = topic.c_str();
   vus[n].vtype = RD_KAFKA_VTYPE_PARTITION;
   vus[n++].u.i32 = r.partition;
-  vus[n].vtype = RD_KAFKA_VTYPE_VALUE;
-  vus[n].u.mem.ptr = const_cast<char*>(r.value.data());
-  vus[n++].u.mem.size = r.value.size();
+  if (r.value.data() != nullptr) { // a default string_view: a null value (tombstone)
+    vus[n].vtype = RD_KAFKA_VTYPE_VALUE;
+    vus[n].u.mem.ptr = const_cast<char*>(r.value.data());
+    vus[n++].u.mem.size = r.value.size();
+  }
   if (r.key) {
     vus[n].vtype = RD_KAFKA_VTYPE_KEY;
     vus[n].u.mem.ptr = const_cast<char*>(r.key->data());

@@ -96,7 +96,7 @@ struct outgoing {
   std::string_view topic;
   std::int32_t partition = -1; ///< -1: the partitioner picks (by key)
   std::optional<std::string_view> key;
-  std::string_view value;
+  std::string_view value; ///< a default-constructed view (null data) sends a null value
   std::span<const header> headers;
   std::optional<std::int64_t> timestamp;
   void* token = nullptr; ///< handed back in the delivery report

@@ -230,6 +230,19 @@ void processor::emit_annotation(verdict v, std::string& out) {
   json::append_with_member(out, spliced_, "_bulwark", annotation_);
 }
 
+bool processor::redact_side_text(std::string_view text, std::string& out) {
+  raw_text_.clear();
+  json::append_utf8_lossy(raw_text_, text);
+  bool changed = raw_text_ != text;
+  if (!scanner_) {
+    if (changed) out = raw_text_;
+    return changed;
+  }
+  scanner_->redact_text(raw_text_, out);
+  changed |= out != text;
+  return changed;
+}
+
 void processor::reject(json::error why, std::string_view record, const raw_info& info,
                        const origin& from, std::string& out, std::string& dlq) {
   ++stats_.by_verdict[static_cast<int>(verdict::rejected)];

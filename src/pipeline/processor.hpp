@@ -82,6 +82,11 @@ public:
                   std::string& out, std::string& dlq);
 
   const stats& counters() const noexcept { return stats_; }
+  /// Redacts a text that travels beside the record (a Kafka key or header
+  /// value) as the rules say, invalid UTF-8 replaced. Returns true and fills
+  /// `out` when the text had to change; `out` is then what to send instead.
+  bool redact_side_text(std::string_view text, std::string& out);
+
   /// Why the last record was rejected (empty when it was not).
   std::string_view last_reason() const noexcept { return last_reason_; }
 

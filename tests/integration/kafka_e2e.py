@@ -71,7 +71,7 @@ class Instance:
         return rc
 
 
-def write_config(dirname, bootstrap, workers=2):
+def write_config(dirname, bootstrap, workers=2, extra_properties=""):
     path = os.path.join(dirname, "bulwark.yaml")
     with open(path, "w") as f:
         f.write(f"""workers: {workers}
@@ -81,7 +81,7 @@ kafka:
     session.timeout.ms: "6000"
     heartbeat.interval.ms: "500"
     log_level: "3"
-""")
+{extra_properties}""")
     return path
 
 
@@ -138,12 +138,14 @@ def check_outputs(sanitized, dlq, quarantine, n_events, canaries, allow_duplicat
     for rec in sanitized:
         ev = json.loads(rec["value"])
         tid = ev.get("bw_test_id")
+        if tid == -1:
+            continue  # the record whose key and header carry canaries
         if tid is None:
             raise SystemExit(f"a sanitised record has no test id: {rec['value'][:200]}")
         seen[tid] = seen.get(tid, 0) + 1
     missing = [i for i in range(n_events) if i not in seen]
     dups = sum(c - 1 for c in seen.values())
-    blob = "\n".join(r["value"] or "" for r in sanitized + dlq + quarantine)
+    blob = "\n".join(json.dumps(r) for r in sanitized + dlq + quarantine)
     leaked = [c for c in canaries if c in blob]
     print(f"events={n_events} sanitized={len(sanitized)} unique={len(seen)} missing={len(missing)} "
           f"duplicates={dups} dlq={len(dlq)} quarantine={len(quarantine)} canaries={len(canaries)} "
@@ -169,14 +171,23 @@ def scenario_e2e(a, tmp):
         lines, canaries = make_events(a.gen, 100000, 11)
         produce(a.tool, broker.bootstrap, lines)
         produce_raw(a.tool, broker.bootstrap, MALFORMED)
+        key_canary = f"key.canary.{random.randrange(10**9)}@example.org"
+        header_canary = "AKIA" + "".join(random.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
+        subprocess.run([a.tool, "produce-special", broker.bootstrap, "telemetry", key_canary,
+                        "Bearer " + header_canary], check=True, stderr=subprocess.DEVNULL)
+        canaries += [key_canary, header_canary]
         sanitized, dlq, quarantine = collect(a.tool, broker.bootstrap, len(lines))
         rc = inst.stop()
         ok, _ = check_outputs(sanitized, dlq, quarantine, len(lines), canaries, False)
+        side = [r for r in sanitized if '"bw_test_id":-1' in r["value"]]
+        if len(side) != 1 or side[0]["headers"].get("bw-binary") != "\ufffd\ufffd":
+            print(f"FAIL: the record with canaries in its key and header: {side}")
+            ok = False
         reasons = sorted(r["headers"].get("bw-reason", "?") for r in dlq)
         print(f"dlq reasons: {reasons}")
         # The empty and non-JSON values, the binary one (invalid UTF-8), the
-        # array (not an object) and the 5 MB one (too large): five records.
-        want = sorted(["invalid_utf8", "empty", "not_json", "not_object", "too_large"])
+        # array (not an object), the 5 MB one (too large) and a null value.
+        want = sorted(["invalid_utf8", "empty", "not_json", "not_object", "too_large", "null_value"])
         if reasons != want:
             print(f"FAIL: DLQ reasons {reasons}, expected {want}")
             ok = False
@@ -248,15 +259,72 @@ def scenario_restart(a, tmp, how):
         broker.stop()
 
 
+def scenario_interop(a, tmp):
+    """kcat (Debian) and kafkajs (npm), both outside clients, through `bulwark run`."""
+    broker = Broker(a.bulwark)
+    inst = None
+    try:
+        # kafkajs reads gzip without plugins, not bulwark's default lz4: the
+        # compression is one of the librdkafka properties passed through.
+        cfg = write_config(tmp, broker.bootstrap, extra_properties='    compression.type: "gzip"\n')
+        inst = Instance(a.bulwark, cfg, os.path.join(tmp, "run.log"))
+        canary = "AKIA" + "".join(random.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
+        n = 500
+        lines = [json.dumps({"kcat_id": i, "source": "kcat", "note": f"aws {canary} here" if i % 2 == 0
+                             else "plain text"}) for i in range(n)]
+        subprocess.run(["kcat", "-P", "-b", broker.bootstrap, "-t", "telemetry", "-K", "\t"],
+                       input="\n".join(f"kcat-{i}\t{l}" for i, l in enumerate(lines)) + "\n",
+                       text=True, check=True, timeout=60)
+        got = {}
+        deadline = time.time() + 90
+        while len(got) < n and time.time() < deadline:
+            out = subprocess.run(["kcat", "-C", "-b", broker.bootstrap, "-t", "telemetry.sanitized",
+                                  "-o", "beginning", "-e", "-q", "-f", "%k\t%s\n"],
+                                 capture_output=True, text=True, timeout=120)
+            got = {}
+            for line in out.stdout.splitlines():
+                key, _, value = line.partition("\t")
+                ev = json.loads(value)
+                if "kcat_id" in ev:
+                    got[ev["kcat_id"]] = (key, ev, value)
+            if len(got) < n:
+                time.sleep(2)
+        ok = len(got) == n
+        redacted = sum(1 for k, ev, _ in got.values() if ev.get("_bulwark", {}).get("verdict") == "redacted")
+        leaked = sum(1 for _, _, v in got.values() if canary in v)
+        keys_kept = all(k == f"kcat-{i}" for i, (k, _, _) in got.items())
+        print(f"kcat: produced {n}, read back {len(got)}, redacted {redacted}, leaked {leaked}, "
+              f"keys kept {keys_kept}")
+        ok = ok and redacted == n // 2 and leaked == 0 and keys_kept
+        js_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop")
+        if not os.path.isdir(os.path.join(js_dir, "node_modules", "kafkajs")):
+            subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=js_dir, check=True,
+                           stdout=subprocess.DEVNULL)
+        js = subprocess.run(["node", os.path.join(js_dir, "kafkajs_roundtrip.js"), broker.bootstrap,
+                             "300", canary], capture_output=True, text=True, timeout=180)
+        print(js.stdout.strip() or js.stderr.strip())
+        ok = ok and js.returncode == 0
+        return ok
+    finally:
+        if inst:
+            inst.stop()
+        broker.stop()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bulwark", required=True)
     ap.add_argument("--tool", required=True)
     ap.add_argument("--gen", required=True)
-    ap.add_argument("scenario", choices=["e2e", "rebalance", "kill9", "broker-down"])
+    ap.add_argument("scenario", choices=["e2e", "rebalance", "kill9", "broker-down", "interop"])
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        ok = scenario_e2e(a, tmp) if a.scenario == "e2e" else scenario_restart(a, tmp, a.scenario)
+        if a.scenario == "e2e":
+            ok = scenario_e2e(a, tmp)
+        elif a.scenario == "interop":
+            ok = scenario_interop(a, tmp)
+        else:
+            ok = scenario_restart(a, tmp, a.scenario)
         if not ok:
             for name in sorted(os.listdir(tmp)):
                 if name.endswith(".log"):

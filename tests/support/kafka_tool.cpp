@@ -56,6 +56,32 @@ int produce(const std::string& bootstrap, const std::string& topic, int partitio
   return 0;
 }
 
+/// Records no text line can carry: a null value, and an event whose key and
+/// header carry the given canaries.
+int produce_special(const std::string& bootstrap, const std::string& topic, const std::string& key,
+                    const std::string& header_value) {
+  auto p = kafka::producer::make({{"bootstrap.servers", bootstrap}}, nullptr);
+  if (auto* e = std::get_if<kafka::error>(&p)) {
+    std::fprintf(stderr, "kafka_tool: %s\n", e->message.c_str());
+    return 1;
+  }
+  auto& producer = std::get<kafka::producer>(p);
+  kafka::outgoing null_value;
+  null_value.topic = topic;
+  null_value.key = std::string_view("null-value-record");
+  // A null value: the wrapper sends value bytes only when there are some.
+  kafka::outgoing event;
+  event.topic = topic;
+  event.key = key;
+  const std::string value = R"({"bw_test_id":-1,"msg":"side channels"})";
+  event.value = value;
+  const kafka::header hdrs[] = {{"authorization", header_value}, {"bw-binary", "\xff\xfe"}};
+  event.headers = hdrs;
+  for (const auto* o : {&null_value, &event})
+    if (producer.produce(*o) != kafka::produce_status::queued) return 1;
+  return producer.flush(30s) ? 0 : 1;
+}
+
 int consume(const std::string& bootstrap, const std::string& topic, long count, int timeout_s,
             bool until_count = false) {
   auto c = kafka::consumer::make({{"bootstrap.servers", bootstrap},
@@ -117,6 +143,8 @@ int main(int argc, char** argv) {
     return produce(argv[2], argv[3], argc == 5 ? std::stoi(argv[4]) : 0);
   if (mode == "consume" && argc == 6)
     return consume(argv[2], argv[3], std::stol(argv[4]), std::stoi(argv[5]));
+  if (mode == "produce-special" && argc == 6)
+    return produce_special(argv[2], argv[3], argv[4], argv[5]);
   if (mode == "wait" && argc == 6) // returns as soon as COUNT records exist
     return consume(argv[2], argv[3], std::stol(argv[4]), std::stoi(argv[5]), true);
   std::fprintf(stderr, "usage: kafka_tool produce BOOTSTRAP TOPIC [PARTITIONS] < lines\n"
