@@ -16,6 +16,10 @@
 //  4. On revoke, the worker waits for the partition's outputs to be delivered
 //     and commits before letting go; on SIGINT/SIGTERM, every worker stops
 //     consuming, drains, commits and the process exits 0 within a bound.
+//  5. With kafka.exactly_once, each worker has its own transactional producer
+//     instead: outputs and input offsets commit together in one transaction
+//     per batch (send_offsets_to_transaction); an aborted transaction rewinds
+//     the worker's partitions to their committed offsets and redoes the batch.
 #include "app/cli.hpp"
 #include "app/kafka_setup.hpp"
 #include "kafka/client.hpp"
@@ -32,6 +36,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <unistd.h>
 
 namespace bulwark::app {
 namespace {
@@ -97,9 +102,14 @@ public:
 
 private:
   void handle(const kafka::message& m);
-  /// Queues one output; waits (consumption paused) while the queue is full.
-  /// False when the run is stopping and the record could not be queued.
-  bool produce(const kafka::outgoing& o);
+  /// Queues one output on `p`; waits (consumption paused) while the queue is
+  /// full. False when the run is stopping and the record could not be queued.
+  bool produce(kafka::producer& p, const kafka::outgoing& o);
+  /// Exactly-once: the loop of transactions, one per batch.
+  void run_transactional();
+  /// Commits the open transaction with the positions it consumed; on an
+  /// abortable error, aborts and rewinds. False on a fatal error.
+  bool finish_transaction();
   void commit_moved();
   /// Waits for the outputs of `t` to be delivered, up to `until`.
   void drain(const kafka::partition_tracker& t, clock::time_point until);
@@ -107,6 +117,9 @@ private:
   service& s_;
   int id_;
   std::optional<kafka::consumer> consumer_;
+  std::optional<kafka::producer> txn_producer_; ///< exactly-once only
+  bool txn_open_ = false;
+  std::map<kafka::topic_partition, std::int64_t> txn_positions_; ///< next offsets in the open txn
   pipeline::processor proc_;
   std::map<kafka::topic_partition, std::shared_ptr<kafka::partition_tracker>> trackers_;
   std::string out_, dlq_, key_;
@@ -220,6 +233,22 @@ bool worker::start(std::string& why) {
     return false;
   }
   consumer_.emplace(std::move(std::get<kafka::consumer>(c)));
+  if (!s_.cfg_.opts.kafka.exactly_once) return true;
+  // One transactional producer per consumer (KIP-447): fencing comes from the
+  // group generation, so the id only has to be unique.
+  kafka::properties pp = s_.props_;
+  pp["transactional.id"] =
+      s_.cfg_.opts.kafka.group_id + "-" + std::to_string(::getpid()) + "-" + std::to_string(id_);
+  auto p = kafka::producer::make(pp, [this](const kafka::delivery& d) { s_.on_delivery(d); });
+  if (auto* e = std::get_if<kafka::error>(&p)) {
+    why = e->message;
+    return false;
+  }
+  txn_producer_.emplace(std::move(std::get<kafka::producer>(p)));
+  if (auto err = txn_producer_->init_transactions(30s)) {
+    why = err->message;
+    return false;
+  }
   return true;
 }
 
@@ -234,6 +263,11 @@ void worker::drain(const kafka::partition_tracker& t, clock::time_point until) {
 }
 
 void worker::on_revoke(const std::vector<kafka::topic_partition>& parts) {
+  if (txn_producer_) {
+    // The open transaction holds these partitions' outputs and offsets.
+    if (txn_open_) finish_transaction();
+    return;
+  }
   // Finish and commit before the partitions go to another member.
   const auto until = clock::now() + drain_budget;
   std::vector<kafka::partition_offset> final_offsets;
@@ -251,12 +285,12 @@ void worker::on_revoke(const std::vector<kafka::topic_partition>& parts) {
     s_.counters_.committed.fetch_add(final_offsets.size(), std::memory_order_relaxed);
 }
 
-bool worker::produce(const kafka::outgoing& o) {
+bool worker::produce(kafka::producer& p, const kafka::outgoing& o) {
   bool paused = false;
   auto stop_deadline = clock::time_point::max();
   for (;;) {
     kafka::error why;
-    const kafka::produce_status st = s_.producer_->produce(o, &why);
+    const kafka::produce_status st = p.produce(o, &why);
     if (st == kafka::produce_status::queued) break;
     if (st == kafka::produce_status::failed) {
       if (why.fatal) {
@@ -271,7 +305,10 @@ bool worker::produce(const kafka::outgoing& o) {
         consumer_->pause_all();
         paused = true;
       }
-      std::this_thread::sleep_for(1ms);
+      if (&p == &*s_.producer_)
+        std::this_thread::sleep_for(1ms); // the poller thread serves its reports
+      else
+        p.poll(1ms);
     }
     if (s_.stopping()) {
       if (stop_deadline == clock::time_point::max()) stop_deadline = clock::now() + drain_budget;
@@ -355,10 +392,71 @@ void worker::handle(const kafka::message& m) {
       s_.counters_.findings[c].fetch_add(d, std::memory_order_relaxed);
   last_ = now;
 
+  if (txn_producer_) {
+    if (!txn_open_) {
+      if (auto err = txn_producer_->begin_transaction()) {
+        s_.fail(err->message);
+        return;
+      }
+      txn_open_ = true;
+    }
+    if (produce(*txn_producer_, o)) txn_positions_[tp] = m.offset() + 1;
+    return;
+  }
   auto* token = new delivery_token{tracker, m.offset()};
   tracker->begin(m.offset(), 1);
   o.token = token;
-  if (!produce(o)) delete token; // stays in flight: never committed, consumed again later
+  if (!produce(*s_.producer_, o)) delete token; // stays in flight: consumed again later
+}
+
+bool worker::finish_transaction() {
+  std::vector<kafka::partition_offset> offsets;
+  for (const auto& [tp, next] : txn_positions_)
+    offsets.push_back({tp, next});
+  std::optional<kafka::error> err =
+      txn_producer_->send_offsets_to_transaction(*consumer_, offsets, 30s);
+  if (!err) err = txn_producer_->commit_transaction(30s);
+  txn_open_ = false;
+  std::vector<kafka::topic_partition> touched;
+  for (const auto& [tp, next] : txn_positions_)
+    touched.push_back(tp);
+  txn_positions_.clear();
+  if (!err) {
+    s_.counters_.committed.fetch_add(offsets.size(), std::memory_order_relaxed);
+    return true;
+  }
+  if (err->fatal || !err->abort_transaction) {
+    if (err->fatal) {
+      s_.fail(err->message);
+      return false;
+    }
+  }
+  std::fprintf(stderr, "bulwark run: worker %d: %s; aborting and redoing the batch\n", id_,
+               err->message.c_str());
+  if (auto abort = txn_producer_->abort_transaction(30s)) {
+    s_.fail(abort->message);
+    return false;
+  }
+  if (auto seek = consumer_->seek_to_committed(touched, 10s))
+    std::fprintf(stderr, "bulwark run: worker %d: rewind: %s\n", id_, seek->message.c_str());
+  return true;
+}
+
+void worker::run_transactional() {
+  constexpr auto batch_time = 100ms;
+  constexpr std::size_t batch_records = 2000;
+  while (!s_.stopping()) {
+    const auto until = clock::now() + batch_time;
+    std::size_t n = 0;
+    while (!s_.stopping() && clock::now() < until && n < batch_records) {
+      if (auto m = consumer_->poll(20ms)) {
+        handle(*m);
+        ++n;
+      }
+    }
+    if (txn_open_ && !finish_transaction()) break;
+  }
+  if (txn_open_) finish_transaction();
 }
 
 void worker::commit_moved() {
@@ -373,6 +471,13 @@ void worker::commit_moved() {
 }
 
 void worker::run(std::latch& committed) {
+  if (txn_producer_) {
+    run_transactional();
+    committed.arrive_and_wait();
+    consumer_->close();
+    txn_producer_.reset();
+    return;
+  }
   auto next_commit = clock::now() + commit_every;
   while (!s_.stopping()) {
     if (auto m = consumer_->poll(50ms)) handle(*m);

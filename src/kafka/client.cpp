@@ -21,6 +21,7 @@ error from_error(rd_kafka_error_t* err, std::string_view what) {
   e.message = std::string(what) + ": " + rd_kafka_error_string(err);
   e.fatal = rd_kafka_error_is_fatal(err) != 0;
   e.retriable = rd_kafka_error_is_retriable(err) != 0;
+  e.abort_transaction = rd_kafka_error_txn_requires_abort(err) != 0;
   rd_kafka_error_destroy(err);
   return e;
 }
@@ -292,6 +293,47 @@ result<int> producer::partition_count(const std::string& topic, std::chrono::mil
   return count;
 }
 
+std::optional<error> producer::init_transactions(std::chrono::milliseconds wait) {
+  if (rd_kafka_error_t* e = rd_kafka_init_transactions(rk_.get(), static_cast<int>(wait.count())))
+    return from_error(e, "init transactions");
+  return std::nullopt;
+}
+
+std::optional<error> producer::begin_transaction() {
+  if (rd_kafka_error_t* e = rd_kafka_begin_transaction(rk_.get()))
+    return from_error(e, "begin transaction");
+  return std::nullopt;
+}
+
+std::optional<error>
+producer::send_offsets_to_transaction(const consumer& c,
+                                      const std::vector<partition_offset>& offsets,
+                                      std::chrono::milliseconds wait) {
+  if (offsets.empty()) return std::nullopt;
+  list_ptr list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+  for (const auto& o : offsets)
+    rd_kafka_topic_partition_list_add(list.get(), o.tp.topic.c_str(), o.tp.partition)->offset =
+        o.offset;
+  rd_kafka_consumer_group_metadata_t* md = rd_kafka_consumer_group_metadata(c.handle());
+  rd_kafka_error_t* e = rd_kafka_send_offsets_to_transaction(rk_.get(), list.get(), md,
+                                                             static_cast<int>(wait.count()));
+  rd_kafka_consumer_group_metadata_destroy(md);
+  if (e != nullptr) return from_error(e, "send offsets to transaction");
+  return std::nullopt;
+}
+
+std::optional<error> producer::commit_transaction(std::chrono::milliseconds wait) {
+  if (rd_kafka_error_t* e = rd_kafka_commit_transaction(rk_.get(), static_cast<int>(wait.count())))
+    return from_error(e, "commit transaction");
+  return std::nullopt;
+}
+
+std::optional<error> producer::abort_transaction(std::chrono::milliseconds wait) {
+  if (rd_kafka_error_t* e = rd_kafka_abort_transaction(rk_.get(), static_cast<int>(wait.count())))
+    return from_error(e, "abort transaction");
+  return std::nullopt;
+}
+
 // ---------------------------------------------------------------- consumer
 
 struct consumer::state {
@@ -419,6 +461,24 @@ std::vector<topic_partition> consumer::assignment() const {
   if (rd_kafka_assignment(rk_.get(), &list) != RD_KAFKA_RESP_ERR_NO_ERROR) return {};
   list_ptr owned(list);
   return to_vector(list);
+}
+
+std::optional<error> consumer::seek_to_committed(const std::vector<topic_partition>& partitions,
+                                                 std::chrono::milliseconds wait) {
+  if (partitions.empty()) return std::nullopt;
+  list_ptr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  for (const auto& tp : partitions)
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
+  if (const rd_kafka_resp_err_t code =
+          rd_kafka_committed(rk_.get(), list.get(), static_cast<int>(wait.count()));
+      code != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return from_code(code, "committed offsets");
+  for (int i = 0; i < list->cnt; ++i)
+    if (list->elems[i].offset < 0) list->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+  if (rd_kafka_error_t* e =
+          rd_kafka_seek_partitions(rk_.get(), list.get(), static_cast<int>(wait.count())))
+    return from_error(e, "seek");
+  return std::nullopt;
 }
 
 void consumer::close() {

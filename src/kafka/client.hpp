@@ -30,9 +30,10 @@ namespace bulwark::kafka {
 /// What failed, in words an operator can act on.
 struct error {
   std::string message;
-  int code = -1;          ///< rd_kafka_resp_err_t
-  bool fatal = false;     ///< the client cannot continue (idempotence/transactions)
-  bool retriable = false; ///< the same call may succeed later
+  int code = -1;                  ///< rd_kafka_resp_err_t
+  bool fatal = false;             ///< the client cannot continue (idempotence/transactions)
+  bool retriable = false;         ///< the same call may succeed later
+  bool abort_transaction = false; ///< the transaction must be aborted and redone
 };
 
 template <class T> using result = std::variant<T, error>;
@@ -114,6 +115,8 @@ struct delivery {
   std::vector<header> headers; ///< valid during the callback only
 };
 
+class consumer;
+
 /// Called on the thread that calls `producer::poll` or `flush`.
 using delivery_handler = std::function<void(const delivery&)>;
 
@@ -142,6 +145,17 @@ public:
   result<int> partition_count(const std::string& topic, std::chrono::milliseconds wait);
 
   rd_kafka_s* handle() const noexcept { return rk_.get(); }
+
+  /// Transactions (`transactional.id` set in the properties). Exactly-once
+  /// consume-transform-produce: begin, produce, send the consumer's offsets,
+  /// commit; on an error with `abort_transaction`, abort and rewind.
+  std::optional<error> init_transactions(std::chrono::milliseconds wait);
+  std::optional<error> begin_transaction();
+  std::optional<error> send_offsets_to_transaction(const consumer& c,
+                                                   const std::vector<partition_offset>& offsets,
+                                                   std::chrono::milliseconds wait);
+  std::optional<error> commit_transaction(std::chrono::milliseconds wait);
+  std::optional<error> abort_transaction(std::chrono::milliseconds wait);
 
   struct state; ///< internal: what librdkafka's callbacks reach
 
@@ -181,6 +195,10 @@ public:
   void pause_all();
   void resume_all();
   std::vector<topic_partition> assignment() const;
+  /// Moves the fetch positions of `partitions` back to their committed offsets
+  /// (after an aborted transaction).
+  std::optional<error> seek_to_committed(const std::vector<topic_partition>& partitions,
+                                         std::chrono::milliseconds wait);
   /// Leaves the group (revoking what it owns); called by the destructor if not before.
   void close();
 
