@@ -26,6 +26,9 @@ int scan_command(const scan_args& args);
 
 struct run_args {
   std::string config;
+  /// Benchmarks only: pass every record through unprocessed (same consumers,
+  /// producer, settings and commit discipline) to measure what Kafka costs.
+  bool relay = false;
 };
 int run_command(const run_args& args);
 

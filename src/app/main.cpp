@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   CLI::App* run_cmd =
       cli.add_subcommand("run", "The service: Kafka in, Kafka out (embedded cluster by default)");
   run_cmd->add_option("-c,--config", run.config, "Configuration file (YAML); default: built-in");
+  run_cmd->add_flag("--relay", run.relay,
+                    "Benchmarks only: relay records unprocessed (the bare-relay baseline)");
 
   bulwark::app::broker_args broker;
   CLI::App* broker_cmd = cli.add_subcommand(

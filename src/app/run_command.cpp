@@ -105,6 +105,9 @@ private:
   /// Queues one output on `p`; waits (consumption paused) while the queue is
   /// full. False when the run is stopping and the record could not be queued.
   bool produce(kafka::producer& p, const kafka::outgoing& o);
+  /// The bare relay (--relay): the record as it came, to the sanitised topic.
+  void relay(const kafka::message& m, const kafka::topic_partition& tp,
+             const std::shared_ptr<kafka::partition_tracker>& tracker);
   /// Exactly-once: the loop of transactions, one per batch.
   void run_transactional();
   /// Commits the open transaction with the positions it consumed; on an
@@ -129,14 +132,15 @@ private:
 
 class service {
 public:
-  service(const loaded_config& cfg, kafka::properties props, topic_plan plan)
-      : cfg_(cfg), props_(std::move(props)), plan_(std::move(plan)) {}
+  service(const loaded_config& cfg, kafka::properties props, topic_plan plan, bool relay)
+      : cfg_(cfg), props_(std::move(props)), plan_(std::move(plan)), relay_(relay) {}
 
   int run();
 
   const loaded_config& cfg_;
   kafka::properties props_;
   topic_plan plan_;
+  bool relay_ = false;
   std::optional<kafka::producer> producer_;
   run_counters counters_;
   std::atomic<bool> fatal_{false};
@@ -334,6 +338,10 @@ void worker::handle(const kafka::message& m) {
     it = trackers_.emplace(tp, std::make_shared<kafka::partition_tracker>()).first;
   const std::shared_ptr<kafka::partition_tracker>& tracker = it->second;
 
+  if (s_.relay_) {
+    relay(m, tp, tracker);
+    return;
+  }
   out_.clear();
   dlq_.clear();
   const pipeline::origin from = pipeline::origin::record(m.topic(), m.partition(), m.offset());
@@ -407,6 +415,24 @@ void worker::handle(const kafka::message& m) {
   tracker->begin(m.offset(), 1);
   o.token = token;
   if (!produce(*s_.producer_, o)) delete token; // stays in flight: consumed again later
+}
+
+void worker::relay(const kafka::message& m, const kafka::topic_partition& tp,
+                   const std::shared_ptr<kafka::partition_tracker>& tracker) {
+  kafka::outgoing o;
+  o.timestamp = m.timestamp();
+  o.key = m.key();
+  const std::vector<kafka::header> hdrs = m.headers();
+  o.headers = hdrs;
+  o.value = m.value().value_or(std::string_view{});
+  const topic_plan::route& route = s_.plan_.route_for(tp.topic);
+  o.topic = route.sanitized;
+  o.partition = route.sanitized_partitions > 0 ? m.partition() % route.sanitized_partitions : -1;
+  s_.counters_.sanitized.fetch_add(1, std::memory_order_relaxed);
+  auto* token = new delivery_token{tracker, m.offset()};
+  tracker->begin(m.offset(), 1);
+  o.token = token;
+  if (!produce(*s_.producer_, o)) delete token;
 }
 
 bool worker::finish_transaction() {
@@ -611,7 +637,7 @@ int run_command(const run_args& args) {
       return runtime_failure;
     }
   }
-  service s(*loaded, std::move(props), std::move(plan));
+  service s(*loaded, std::move(props), std::move(plan), args.relay);
   return s.run();
 }
 

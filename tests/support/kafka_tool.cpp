@@ -3,6 +3,7 @@
 // partition, offset, key, headers and value).
 //
 //   kafka_tool produce BOOTSTRAP TOPIC [PARTITIONS] < lines   (key: "k<line % 97>")
+//   kafka_tool produce-paced BOOTSTRAP TOPIC PARTITIONS RATE < lines (stamps "sent_us")
 //   kafka_tool wait BOOTSTRAP TOPIC COUNT TIMEOUT_S           (returns once COUNT exist)
 //   kafka_tool consume BOOTSTRAP TOPIC COUNT TIMEOUT_S        (once COUNT records are read,
 //                                                              stops after 3 s without more
@@ -11,6 +12,7 @@
 #include "core/json_writer.hpp"
 #include "kafka/client.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -21,7 +23,16 @@ using namespace std::chrono_literals;
 
 namespace {
 
-int produce(const std::string& bootstrap, const std::string& topic, int partitions) {
+std::int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// `rate` > 0: paces the records (events/s) and stamps each JSON object with
+/// `"sent_us":<wall clock µs>` as its first member, for latency measurements.
+int produce(const std::string& bootstrap, const std::string& topic, int partitions,
+            double rate = 0) {
   auto p = kafka::producer::make(
       {{"bootstrap.servers", bootstrap}, {"linger.ms", "20"}}, [](const kafka::delivery& d) {
         if (d.failure) std::fprintf(stderr, "kafka_tool: %s\n", d.failure->message.c_str());
@@ -33,7 +44,17 @@ int produce(const std::string& bootstrap, const std::string& topic, int partitio
   auto& producer = std::get<kafka::producer>(p);
   std::string line;
   std::uint64_t n = 0;
+  const auto start = std::chrono::steady_clock::now();
   while (std::getline(std::cin, line)) {
+    if (rate > 0) {
+      const auto due = start + std::chrono::microseconds(
+                                   static_cast<std::int64_t>(static_cast<double>(n) * 1e6 / rate));
+      while (std::chrono::steady_clock::now() < due)
+        producer.poll(std::chrono::duration_cast<std::chrono::milliseconds>(std::max(
+            due - std::chrono::steady_clock::now(), std::chrono::steady_clock::duration::zero())));
+      if (!line.empty() && line[0] == '{')
+        line.insert(1, "\"sent_us\":" + std::to_string(now_us()) + (line.size() > 2 ? "," : ""));
+    }
     const std::string key = "k" + std::to_string(n % 97);
     kafka::outgoing o;
     o.topic = topic;
@@ -86,7 +107,8 @@ int consume(const std::string& bootstrap, const std::string& topic, long count, 
             bool until_count = false) {
   auto c = kafka::consumer::make({{"bootstrap.servers", bootstrap},
                                   {"group.id", "kafka-tool-" + topic},
-                                  {"session.timeout.ms", "6000"}},
+                                  {"session.timeout.ms", "6000"},
+                                  {"fetch.wait.max.ms", "10"}},
                                  {topic}, nullptr);
   if (auto* e = std::get_if<kafka::error>(&c)) {
     std::fprintf(stderr, "kafka_tool: %s\n", e->message.c_str());
@@ -94,6 +116,7 @@ int consume(const std::string& bootstrap, const std::string& topic, long count, 
   }
   auto& consumer = std::get<kafka::consumer>(c);
   long got = 0;
+  std::int64_t first_us = 0, last_us = 0;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   const auto start = std::chrono::steady_clock::now();
   auto last = start;
@@ -105,9 +128,14 @@ int consume(const std::string& bootstrap, const std::string& topic, long count, 
     if (!m || m->failure()) continue;
     last = std::chrono::steady_clock::now();
     ++got;
-    if (until_count) continue;
+    if (until_count) {
+      if (got == 1) first_us = now_us();
+      last_us = now_us();
+      continue;
+    }
     json_writer w;
     w.begin_object().key("partition").value(m->partition()).key("offset").value(m->offset());
+    w.key("recv_us").value(now_us());
     w.key("key");
     if (auto k = m->key())
       w.value(*k);
@@ -131,6 +159,9 @@ int consume(const std::string& bootstrap, const std::string& topic, long count, 
     std::fputc('\n', stdout);
   }
   consumer.close();
+  if (until_count)
+    std::printf("first_us=%lld last_us=%lld count=%ld\n", static_cast<long long>(first_us),
+                static_cast<long long>(last_us), got);
   std::fprintf(stderr, "kafka_tool: consumed %ld\n", got);
   return got >= count ? 0 : 3;
 }
@@ -143,6 +174,8 @@ int main(int argc, char** argv) {
     return produce(argv[2], argv[3], argc == 5 ? std::stoi(argv[4]) : 0);
   if (mode == "consume" && argc == 6)
     return consume(argv[2], argv[3], std::stol(argv[4]), std::stoi(argv[5]));
+  if (mode == "produce-paced" && argc == 6)
+    return produce(argv[2], argv[3], std::stoi(argv[4]), std::stod(argv[5]));
   if (mode == "produce-special" && argc == 6)
     return produce_special(argv[2], argv[3], argv[4], argv[5]);
   if (mode == "wait" && argc == 6) // returns as soon as COUNT records exist

@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""End-to-end benchmark of `bulwark run` on the embedded cluster, next to the
+bare relay (`bulwark run --relay`: the same consumers, producer, settings and
+commit discipline, no processing) and `bulwark scan` on the same events, all in
+the same run.
+
+Workload (fixed): scripts/gen-telemetry events (~450 bytes, seed 7), preloaded
+into a 32-partition input topic (the embedded cluster keeps only ~5 MB per
+partition). For each mode and worker count:
+  throughput  the events are preloaded, then bulwark starts; a live reader of
+              the sanitised topic times the first and last output; CPU is the
+              bulwark process's user+sys over its whole life (start-up, group
+              join and idle polling included), peak RSS its VmHWM.
+  latency     bulwark runs; a paced producer sends events stamped with the wall
+              clock at half the measured maximum rate; a reader records when each
+              arrives on the sanitised topic: p50/p99/p999 of the difference.
+Each configuration runs --runs times; medians and ranges are reported.
+
+usage: bench/e2e/e2e.py --build build [--events 200000] [--runs 3] [--workers 1,2]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+TOPICS = ["telemetry:32", "telemetry.sanitized:32", "bulwark.dlq:4", "bulwark.quarantine:4",
+          "bulwark.alerts:4", "bulwark.audit:4"]
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / tick
+
+
+def peak_rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Broker:
+    def __init__(self, bulwark):
+        args = [bulwark, "broker"]
+        for t in TOPICS:
+            args += ["--topic", t]
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+        self.bootstrap = self.proc.stdout.readline().split()[1]
+
+    def stop(self):
+        self.proc.stdin.write("quit\n")
+        self.proc.stdin.flush()
+        self.proc.wait(10)
+
+
+def config(tmp, bootstrap, workers):
+    path = os.path.join(tmp, f"bench-{workers}.yaml")
+    with open(path, "w") as f:
+        # The embedded (mock) broker holds a fetch for fetch.wait.max.ms even
+        # when data arrives meanwhile; real brokers answer early. 10 ms keeps
+        # the mock from dominating the latency of both modes alike.
+        f.write(f'workers: {workers}\nkafka:\n  brokers: "{bootstrap}"\n  properties:\n'
+                f'    session.timeout.ms: "6000"\n    log_level: "3"\n    fetch.wait.max.ms: "10"\n')
+    return path
+
+
+def throughput(a, tmp, events_file, n, mode, workers):
+    broker = Broker(a.bulwark)
+    try:
+        with open(events_file, "rb") as f:
+            subprocess.run([a.tool, "produce", broker.bootstrap, "telemetry", "32"], stdin=f,
+                           check=True, stderr=subprocess.DEVNULL)
+        reader = subprocess.Popen([a.tool, "wait", broker.bootstrap, "telemetry.sanitized", str(n),
+                                   "900"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        time.sleep(5)  # the reader has joined its group
+        args = [a.bulwark, "run", "-c", config(tmp, broker.bootstrap, workers)]
+        if mode == "relay":
+            args.append("--relay")
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        out, _ = reader.communicate(timeout=900)
+        cpu, rss = cpu_seconds(proc.pid), peak_rss_mb(proc.pid)
+        proc.terminate()
+        proc.wait(15)
+        fields = dict(kv.split("=") for kv in out.split())
+        span = (int(fields["last_us"]) - int(fields["first_us"])) / 1e6
+        return {"events_per_s": n / span if span > 0 else 0, "cpu_s": cpu, "rss_mb": rss,
+                "cpu_us_per_event": cpu / n * 1e6}
+    finally:
+        broker.stop()
+
+
+def latency(a, tmp, lines, rate, mode, workers):
+    broker = Broker(a.bulwark)
+    try:
+        args = [a.bulwark, "run", "-c", config(tmp, broker.bootstrap, workers)]
+        if mode == "relay":
+            args.append("--relay")
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        reader = subprocess.Popen([a.tool, "consume", broker.bootstrap, "telemetry.sanitized",
+                                   str(len(lines)), "900"], stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, text=True)
+        time.sleep(8)  # bulwark and the reader have joined
+        subprocess.run([a.tool, "produce-paced", broker.bootstrap, "telemetry", "32", str(rate)],
+                       input="\n".join(lines) + "\n", text=True, check=True,
+                       stderr=subprocess.DEVNULL)
+        out, _ = reader.communicate(timeout=900)
+        proc.terminate()
+        proc.wait(15)
+        lat = []
+        for line in out.splitlines():
+            rec = json.loads(line)
+            v = json.loads(rec["value"])
+            if "sent_us" in v:
+                lat.append((rec["recv_us"] - v["sent_us"]) / 1000)
+        lat.sort()
+        pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float("nan")
+        return {"p50_ms": pick(0.5), "p99_ms": pick(0.99), "p999_ms": pick(0.999), "samples": len(lat)}
+    finally:
+        broker.stop()
+
+
+def scan_cpu(a, events_file):
+    """`bulwark scan` on the same events, 1 worker: CPU seconds of the process."""
+    runs = []
+    for _ in range(a.runs):
+        with open(events_file, "rb") as f:
+            r = subprocess.run(["/usr/bin/time", "-f", "%U %S", a.bulwark, "scan", "-c",
+                                os.path.join(tempfile.gettempdir(), "bw-scan-1.yaml"), "--out",
+                                "/dev/null"], stdin=f, capture_output=True, text=True)
+        u, s = map(float, r.stderr.strip().splitlines()[-1].split())
+        runs.append(u + s)
+    return statistics.median(runs)
+
+
+def med(xs):
+    return statistics.median(xs), min(xs), max(xs)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--events", type=int, default=200000)
+    ap.add_argument("--latency-events", type=int, default=30000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--latency-rate", type=float, default=0,
+                    help="events/s for the latency runs (default: half the measured maximum)")
+    a = ap.parse_args()
+    a.bulwark = os.path.join(a.build, "src/app/bulwark")
+    a.tool = os.path.join(a.build, "tests/integration/kafka_tool")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with tempfile.TemporaryDirectory() as tmp:
+        events_file = os.path.join(tmp, "events.ndjson")
+        with open(events_file, "w") as f:
+            subprocess.run([sys.executable, os.path.join(root, "scripts/gen-telemetry"), "--events",
+                            str(a.events), "--seed", "7"], stdout=f, check=True)
+        size = os.path.getsize(events_file) / a.events
+        with open(os.path.join(tempfile.gettempdir(), "bw-scan-1.yaml"), "w") as f:
+            f.write("workers: 1\n")
+        scan = scan_cpu(a, events_file)
+        scan_us = scan / a.events * 1e6
+        print(f"workload: {a.events} events, {size:.0f} bytes each on average; "
+              f"scan (1 worker) {scan_us:.2f} CPU-µs/event")
+        with open(events_file) as f:
+            lat_lines = [next(f).rstrip("\n") for _ in range(a.latency_events)]
+        results = {}
+        for workers in [int(w) for w in a.workers.split(",")]:
+            for mode in ("relay", "run"):
+                tp = [throughput(a, tmp, events_file, a.events, mode, workers) for _ in range(a.runs)]
+                rate = statistics.median(t["events_per_s"] for t in tp)
+                if a.latency_rate:
+                    rate = 2 * a.latency_rate
+                lat = [latency(a, tmp, lat_lines, rate / 2, mode, workers) for _ in range(a.runs)]
+                results[(mode, workers)] = (tp, lat)
+                eps, lo, hi = med([t["events_per_s"] for t in tp])
+                cpu, clo, chi = med([t["cpu_us_per_event"] for t in tp])
+                rss = statistics.median(t["rss_mb"] for t in tp)
+                p50 = statistics.median(l["p50_ms"] for l in lat)
+                p99, plo, phi = med([l["p99_ms"] for l in lat])
+                p999 = statistics.median(l["p999_ms"] for l in lat)
+                print(f"{mode:5s} workers={workers}: {eps:,.0f} events/s [{lo:,.0f}..{hi:,.0f}] "
+                      f"{eps * size / 1e6:.1f} MB/s; {cpu:.2f} CPU-µs/event [{clo:.2f}..{chi:.2f}] "
+                      f"({cpu:.2f} CPU-s per M events); peak RSS {rss:.0f} MB; at {rate / 2:,.0f} "
+                      f"events/s: p50 {p50:.1f} ms, p99 {p99:.1f} ms [{plo:.1f}..{phi:.1f}], "
+                      f"p999 {p999:.1f} ms", flush=True)
+            relay_cpu = statistics.median(t["cpu_us_per_event"] for t in results[("relay", workers)][0])
+            run_cpu = statistics.median(t["cpu_us_per_event"] for t in results[("run", workers)][0])
+            bound = 1.2 * (relay_cpu + scan_us)
+            print(f"workers={workers}: run {run_cpu:.2f} vs 1.2 x (relay {relay_cpu:.2f} + scan "
+                  f"{scan_us:.2f}) = {bound:.2f} CPU-µs/event -> ratio {run_cpu / (relay_cpu + scan_us):.2f}")
+
+
+if __name__ == "__main__":
+    main()
