@@ -1,0 +1,63 @@
+#include "alert/settings.hpp"
+
+#include "alert/sanitize.hpp"
+
+namespace bulwark::alert {
+namespace {
+
+std::optional<error> check_timers(const timers& t, const std::string& where) {
+  if (t.group_wait < 0 || t.group_interval < 0 || t.repeat_interval < 0)
+    return error{where + ": timers must not be negative"};
+  if (t.resolve_timeout <= 0) return error{where + ".resolve_timeout: must be positive"};
+  return std::nullopt;
+}
+
+std::optional<error> check_budget(const budget& b, const std::string& where) {
+  if (b.burst == 0) return error{where + ".burst: must be at least 1"};
+  if (b.refill_every <= 0) return error{where + ".refill_every: must be positive"};
+  return std::nullopt;
+}
+
+} // namespace
+
+std::optional<error> validate(const engine_settings& s) {
+  for (std::size_t i = 0; i < s.by_severity.size(); ++i) {
+    const std::string where = "alerts.timers." + std::string(to_string(static_cast<severity>(i)));
+    if (auto e = check_timers(s.by_severity[i], where)) return e;
+  }
+  for (const kind_timers& k : s.by_kind) {
+    // A kind that would be hashed could never match a request's kind.
+    if (k.kind.empty() || !is_plain_identifier(k.kind, s.limit.max_identifier_bytes))
+      return error{"alerts.kinds: \"" + k.kind + "\" is not a kind name"};
+    if (auto e = check_timers(k.value, "alerts.kinds." + k.kind)) return e;
+  }
+  if (auto e = check_budget(s.per_source, "alerts.budget.per_source")) return e;
+  if (auto e = check_budget(s.unverified, "alerts.budget.unverified")) return e;
+  if (auto e = check_budget(s.global, "alerts.budget.global")) return e;
+
+  const flood_settings& f = s.flood;
+  if (f.window < static_cast<std::int64_t>(rate_window::slots))
+    return error{"alerts.flood.window: must be at least 10 ms"};
+  if (f.enter_count == 0) return error{"alerts.flood.enter_count: must be at least 1"};
+  if (f.exit_count > f.enter_count)
+    return error{"alerts.flood.exit_count: must not exceed enter_count"};
+  if (f.quiet_for < 0 || f.update_interval < 0)
+    return error{"alerts.flood: durations must not be negative"};
+  if (f.top_n == 0 || f.source_slots < f.top_n || f.kind_slots == 0)
+    return error{"alerts.flood: top_n must be at least 1 and at most source_slots"};
+
+  const limits& l = s.limit;
+  if (l.max_folds == 0 || l.max_priority_folds == 0 || l.max_budgets == 0)
+    return error{"alerts.limits: table sizes must be at least 1"};
+  if (l.max_identifier_bytes < 8 || l.max_identifier_bytes > 256)
+    return error{"alerts.limits.max_identifier_bytes: must be 8-256"};
+  if (l.max_title_bytes < 16) return error{"alerts.limits.max_title_bytes: must be at least 16"};
+  if (l.max_evidence_bytes < 64)
+    return error{"alerts.limits.max_evidence_bytes: must be at least 64"};
+  if (l.max_refs == 0) return error{"alerts.limits.max_refs: must be at least 1"};
+  if (!s.instance.empty() && !is_plain_identifier(s.instance, 64))
+    return error{"alerts.instance: use up to 64 of [A-Za-z0-9._:/-]"};
+  return std::nullopt;
+}
+
+} // namespace bulwark::alert
