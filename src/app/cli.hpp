@@ -20,6 +20,7 @@ struct scan_args {
   std::string alerts;
   std::string dlq;
   std::string quarantine;
+  std::string audit;
 };
 
 int scan_command(const scan_args& args);
@@ -38,6 +39,21 @@ struct broker_args {
   std::vector<std::string> topics; ///< NAME:PARTITIONS
 };
 int broker_command(const broker_args& args);
+
+struct verify_args {
+  std::string config;
+  std::string audit;   ///< a chain file
+  std::string topic;   ///< or the audit topic
+  std::string receipt; ///< hex SHA-256 of an event's bytes
+};
+int verify_command(const verify_args& args);
+
+struct drift_args {
+  std::string config;
+  std::string in = "-";
+  std::string out;
+};
+int drift_baseline_command(const drift_args& args);
 
 struct rules_args {
   std::string config;

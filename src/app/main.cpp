@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   scan_cmd->add_option("--dlq", scan.dlq, "Write rejected records (NDJSON) to this file");
   scan_cmd->add_option("--quarantine", scan.quarantine,
                        "Write quarantined records (NDJSON) to this file");
+  scan_cmd->add_option("--audit", scan.audit,
+                       "Write the audit chain (NDJSON, SPEC §5) to this file; needs an audit key");
 
   bulwark::app::run_args run;
   CLI::App* run_cmd =
@@ -40,6 +42,26 @@ int main(int argc, char** argv) {
       ->add_option("--partitions", broker.partitions, "Partitions of a --topic without a count")
       ->capture_default_str();
   broker_cmd->add_option("--topic", broker.topics, "Create topic NAME:PARTITIONS (repeatable)");
+
+  bulwark::app::verify_args verify;
+  CLI::App* verify_cmd = cli.add_subcommand(
+      "verify",
+      "Verify an audit chain (exit 0 intact, 1 altered, 2 usage); --receipt proves an event");
+  verify_cmd->add_option("-c,--config", verify.config, "Configuration file (YAML): the keys");
+  verify_cmd->add_option("--audit", verify.audit, "The audit chain file (NDJSON)");
+  verify_cmd->add_option("--topic", verify.topic, "The audit topic (kafka.brokers)");
+  verify_cmd->add_option("--receipt", verify.receipt,
+                         "Prove that the event with this SHA-256 digest (hex) is included");
+
+  bulwark::app::drift_args drift;
+  CLI::App* drift_cmd = cli.add_subcommand("drift", "Drift references");
+  drift_cmd->require_subcommand(1);
+  CLI::App* drift_baseline = drift_cmd->add_subcommand(
+      "baseline", "Build a frozen drift reference (drift.features) from a stream of events");
+  drift_baseline->add_option("-c,--config", drift.config, "Configuration file (YAML)");
+  drift_baseline->add_option("--in", drift.in, "Input NDJSON, or - for stdin")
+      ->capture_default_str();
+  drift_baseline->add_option("--out", drift.out, "The reference file to write")->required();
 
   bulwark::app::rules_args rules;
   CLI::App* rules_cmd = cli.add_subcommand("rules", "Compile, check and try the redaction rules");
@@ -71,6 +93,8 @@ int main(int argc, char** argv) {
     if (scan_cmd->parsed()) return bulwark::app::scan_command(scan);
     if (run_cmd->parsed()) return bulwark::app::run_command(run);
     if (broker_cmd->parsed()) return bulwark::app::broker_command(broker);
+    if (verify_cmd->parsed()) return bulwark::app::verify_command(verify);
+    if (drift_baseline->parsed()) return bulwark::app::drift_baseline_command(drift);
     if (rules_check->parsed()) return bulwark::app::rules_check_command(rules);
     if (rules_test->parsed()) return bulwark::app::rules_test_command(rules);
   } catch (const std::exception& e) {

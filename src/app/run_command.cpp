@@ -22,9 +22,11 @@
 //     the worker's partitions to their committed offsets and redoes the batch.
 #include "app/cli.hpp"
 #include "app/kafka_setup.hpp"
+#include "core/time.hpp"
 #include "kafka/client.hpp"
 #include "kafka/commit_tracker.hpp"
 #include "kafka/embedded.hpp"
+#include "pipeline/detectors.hpp"
 #include "pipeline/processor.hpp"
 
 #include <atomic>
@@ -125,7 +127,8 @@ private:
   std::map<kafka::topic_partition, std::int64_t> txn_positions_; ///< next offsets in the open txn
   pipeline::processor proc_;
   std::map<kafka::topic_partition, std::shared_ptr<kafka::partition_tracker>> trackers_;
-  std::string out_, dlq_, key_;
+  std::string out_, dlq_, key_, reannotated_, side_alerts_, side_audit_;
+  pipeline::record_facts facts_;
   std::vector<std::string> header_values_;
   pipeline::stats last_{};
 };
@@ -141,6 +144,11 @@ public:
   kafka::properties props_;
   topic_plan plan_;
   bool relay_ = false;
+  pipeline::fact_spec spec_{cfg_.opts};
+  std::unique_ptr<pipeline::detectors> stage_; ///< guarded by stage_mutex_
+  std::mutex stage_mutex_;
+  /// Produces what the stage emitted outside a record (timers, the end).
+  void produce_stage_outputs();
   std::optional<kafka::producer> producer_;
   run_counters counters_;
   std::atomic<bool> fatal_{false};
@@ -360,8 +368,42 @@ void worker::handle(const kafka::message& m) {
                       out_, dlq_);
     reason = proc_.last_reason();
   } else {
-    v = proc_.process(*value, pipeline::raw_info{}, from, out_, dlq_);
+    v = proc_.process(*value, pipeline::raw_info{}, from, out_, dlq_, s_.spec_, facts_);
     reason = proc_.last_reason();
+  }
+
+  // The stateful stage sees every record, one at a time across workers.
+  std::optional<std::string_view> sig_header;
+  const std::vector<kafka::header> raw_headers = m.headers();
+  for (const auto& h : raw_headers)
+    if (h.name == "bw-sig" && h.value) sig_header = h.value;
+  if (!value || value->size() > max_bytes) facts_.reset(s_.spec_.size()), facts_.reason = reason;
+  pipeline::stage_decision decision;
+  side_alerts_.clear();
+  side_audit_.clear();
+  {
+    std::lock_guard lock(s_.stage_mutex_);
+    input_ref ref;
+    ref.topic = tp.topic;
+    ref.partition = m.partition();
+    ref.offset = m.offset();
+    decision = s_.stage_->observe(facts_, value.value_or(std::string_view{}), out_, ref, sig_header,
+                                  m.timestamp(), wall_clock_now());
+    side_alerts_.swap(s_.stage_->outputs().alerts);
+    side_audit_.swap(s_.stage_->outputs().audit);
+    s_.stage_->outputs().clear();
+  }
+  if (decision.quarantine) {
+    v = verdict::quarantined;
+    reason = decision.reason;
+    dlq_.clear();
+    std::string redacted;
+    proc_.redact_side_text(*value, redacted);
+    pipeline::append_dead_letter(dlq_, reason, redacted, pipeline::raw_info{}, from);
+  } else if (decision.reannotate(facts_)) {
+    reannotated_.clear();
+    pipeline::reannotate(reannotated_, out_, facts_, decision);
+    out_.swap(reannotated_);
   }
 
   kafka::outgoing o;
@@ -400,6 +442,24 @@ void worker::handle(const kafka::message& m) {
       s_.counters_.findings[c].fetch_add(d, std::memory_order_relaxed);
   last_ = now;
 
+  // Alerts and audit records this record raised are its outputs too.
+  std::vector<kafka::outgoing> extra;
+  const auto add_lines = [&](const std::string& lines, const std::string& topic, int partition) {
+    for (std::size_t pos = 0; pos < lines.size();) {
+      const std::size_t nl = lines.find('\n', pos);
+      const std::size_t end = nl == std::string::npos ? lines.size() : nl;
+      kafka::outgoing e;
+      e.topic = topic;
+      e.partition = partition;
+      e.value = std::string_view(lines).substr(pos, end - pos);
+      extra.push_back(e);
+      pos = end + 1;
+    }
+  };
+  add_lines(side_alerts_, s_.cfg_.opts.kafka.alerts_topic, -1);
+  // The chain is one ordered sequence: partition 0 of the audit topic.
+  add_lines(side_audit_, s_.cfg_.opts.kafka.audit_topic, 0);
+
   if (txn_producer_) {
     if (!txn_open_) {
       if (auto err = txn_producer_->begin_transaction()) {
@@ -408,13 +468,26 @@ void worker::handle(const kafka::message& m) {
       }
       txn_open_ = true;
     }
-    if (produce(*txn_producer_, o)) txn_positions_[tp] = m.offset() + 1;
+    bool queued = produce(*txn_producer_, o);
+    for (const auto& e : extra)
+      queued = queued && produce(*txn_producer_, e);
+    if (queued) txn_positions_[tp] = m.offset() + 1;
     return;
   }
-  auto* token = new delivery_token{tracker, m.offset()};
-  tracker->begin(m.offset(), 1);
-  o.token = token;
-  if (!produce(*s_.producer_, o)) delete token; // stays in flight: consumed again later
+  tracker->begin(m.offset(), static_cast<std::uint32_t>(1 + extra.size()));
+  o.token = new delivery_token{tracker, m.offset()};
+  // A record that is not queued stays in flight: never committed, consumed again later.
+  if (!produce(*s_.producer_, o)) {
+    delete static_cast<delivery_token*>(o.token);
+    return;
+  }
+  for (auto& e : extra) {
+    e.token = new delivery_token{tracker, m.offset()};
+    if (!produce(*s_.producer_, e)) {
+      delete static_cast<delivery_token*>(e.token);
+      return;
+    }
+  }
 }
 
 void worker::relay(const kafka::message& m, const kafka::topic_partition& tp,
@@ -546,6 +619,32 @@ void print_progress(const run_counters& c, double seconds, bool final) {
                static_cast<unsigned long long>(c.findings[3].load()));
 }
 
+void service::produce_stage_outputs() {
+  std::string alerts, audit;
+  {
+    std::lock_guard lock(stage_mutex_);
+    alerts.swap(stage_->outputs().alerts);
+    audit.swap(stage_->outputs().audit);
+    stage_->outputs().clear();
+  }
+  const auto send = [&](const std::string& lines, const std::string& topic, int partition) {
+    for (std::size_t pos = 0; pos < lines.size();) {
+      const std::size_t nl = lines.find('\n', pos);
+      const std::size_t end = nl == std::string::npos ? lines.size() : nl;
+      kafka::outgoing o;
+      o.topic = topic;
+      o.partition = partition;
+      o.value = std::string_view(lines).substr(pos, end - pos);
+      for (int tries = 0;
+           producer_->produce(o) == kafka::produce_status::queue_full && tries < 1000; ++tries)
+        producer_->poll(5ms);
+      pos = end + 1;
+    }
+  };
+  send(alerts, cfg_.opts.kafka.alerts_topic, -1);
+  send(audit, cfg_.opts.kafka.audit_topic, 0);
+}
+
 int service::run() {
   auto p = kafka::producer::make(props_, [this](const kafka::delivery& d) { on_delivery(d); });
   if (auto* e = std::get_if<kafka::error>(&p)) {
@@ -557,6 +656,21 @@ int service::run() {
     std::fprintf(stderr, "bulwark run: %s\n", err->c_str());
     return runtime_failure;
   }
+
+  // The stateful stage; the audit chain needs a key to sign its checkpoints.
+  pipeline::detectors::options dopts;
+  dopts.clock = pipeline::detectors::clock_mode::wall_clock;
+  dopts.audit = !cfg_.opts.integrity.audit_key.empty() ||
+                cfg_.opts.integrity.audit_signing_key.from != config::key_source::kind::none;
+  if (!dopts.audit)
+    std::fprintf(stderr, "bulwark run: the audit chain is off: it needs integrity.keys or "
+                         "integrity.audit_signing_key to sign its checkpoints\n");
+  auto made = pipeline::detectors::make(cfg_.opts, spec_, dopts);
+  if (auto* e = std::get_if<std::string>(&made)) {
+    std::fprintf(stderr, "bulwark run: %s\n", e->c_str());
+    return bad_usage;
+  }
+  stage_ = std::move(std::get<std::unique_ptr<pipeline::detectors>>(made));
 
   const int n = cfg_.opts.effective_workers();
   std::vector<std::unique_ptr<worker>> workers;
@@ -570,10 +684,19 @@ int service::run() {
   }
   std::atomic<bool> workers_done{false};
   std::thread poller([&] {
+    auto next_tick = clock::now();
     while (!workers_done.load()) {
       producer_->poll(20ms);
       serve_retries();
       if (auto f = producer_->fatal_error()) fail(f->message);
+      if (clock::now() >= next_tick) { // silence, alert timers, audit checkpoints
+        {
+          std::lock_guard lock(stage_mutex_);
+          stage_->tick(wall_clock_now());
+        }
+        produce_stage_outputs();
+        next_tick = clock::now() + 200ms;
+      }
     }
   });
   std::latch committed(static_cast<std::ptrdiff_t>(workers.size()));
@@ -595,7 +718,12 @@ int service::run() {
     t.join();
   workers_done.store(true);
   poller.join();
-  producer_->flush(1s);
+  {
+    std::lock_guard lock(stage_mutex_);
+    stage_->finish(wall_clock_now());
+  }
+  produce_stage_outputs();
+  producer_->flush(2s);
   print_progress(counters_, std::chrono::duration<double>(clock::now() - started).count(), true);
   if (fatal_.load()) {
     std::fprintf(stderr, "bulwark run: %s\n", fatal_reason_.c_str());

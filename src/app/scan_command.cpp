@@ -126,25 +126,33 @@ int scan_command(const scan_args& args) {
     return bad_usage;
   if (!args.alerts.empty() && !open_path("--alerts", args.alerts, true, 0644, alerts))
     return bad_usage;
+  fd_owner audit;
+  if (!args.audit.empty() && !open_path("--audit", args.audit, true, 0644, audit)) return bad_usage;
 
   pipeline::ndjson_io io;
   io.in = in.get();
   io.out = out.get();
   io.dlq = dlq.get();
   io.quarantine = quarantine.get();
+  io.alerts = alerts.get();
+  io.audit = audit.get();
   io.in_name = args.in == "-" ? "stdin" : args.in;
   io.stop = &stop_requested;
   install_stop_handlers();
 
   const pipeline::ndjson_result r = pipeline::run_ndjson(opts, io, loaded->rules);
+  if (r.config_error) {
+    std::fprintf(stderr, "bulwark scan: %s\n", r.error.c_str());
+    return bad_usage;
+  }
   if (!r.error.empty()) {
     std::fprintf(stderr, "bulwark scan: %s\n", r.error.c_str());
-    print_summary(r, 0);
+    print_summary(r, r.alerts);
     return runtime_failure;
   }
   if (r.stopped)
     std::fprintf(stderr, "bulwark scan: stopped by signal; input not read to its end\n");
-  print_summary(r, 0);
+  print_summary(r, r.alerts);
   return ok;
 }
 

@@ -1,6 +1,9 @@
 #include "pipeline/ndjson.hpp"
 
+#include "pipeline/detectors.hpp"
+
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -66,6 +69,8 @@ struct batch {
   std::uint64_t first_line = 1;
   std::string out;
   std::string dlq;
+  std::vector<record_facts> facts;      ///< one per line (the stateful stage's input)
+  std::vector<std::size_t> out_offsets; ///< where each line's output starts in `out`
   enum class state : std::uint8_t { free, filled, done } st = state::free;
 };
 
@@ -240,6 +245,20 @@ ndjson_result run_ndjson(const config::options& opts, const ndjson_io& io,
   std::string failure;
 
   ndjson_result result;
+  const fact_spec spec(opts);
+  detectors::options dopts;
+  dopts.audit = io.audit >= 0;
+  auto made = detectors::make(opts, spec, dopts);
+  if (auto* e = std::get_if<std::string>(&made)) {
+    result.error = *e;
+    result.config_error = true;
+    return result;
+  }
+  std::unique_ptr<detectors> stage = std::move(std::get<std::unique_ptr<detectors>>(made));
+  processor side(opts, rules); // the writer's own, for quarantined records' dead letters
+  std::string final_out, quarantine_out, redacted;
+  std::array<std::int64_t, 5> verdict_adjust{}; ///< the stage's quarantines, by worker verdict
+
   std::vector<processor> processors;
   processors.reserve(static_cast<std::size_t>(workers));
   for (int i = 0; i < workers; ++i)
@@ -267,12 +286,16 @@ ndjson_result run_ndjson(const config::options& opts, const ndjson_io& io,
       batch& b = *ring[seq % slots];
       b.out.clear();
       b.dlq.clear();
+      b.out_offsets.clear();
+      if (b.facts.size() < b.lines.size()) b.facts.resize(b.lines.size());
       std::uint64_t line_no = b.first_line;
-      for (const line_span& l : b.lines) {
+      for (std::size_t i = 0; i < b.lines.size(); ++i) {
+        const line_span& l = b.lines[i];
         const raw_info info{b.data.capacity() - (l.begin + l.size), l.full_size, l.truncated};
         const std::size_t dlq_before = b.dlq.size();
+        b.out_offsets.push_back(b.out.size());
         proc.process(std::string_view(b.data.data() + l.begin, l.size), info, origin{line_no++},
-                     b.out, b.dlq);
+                     b.out, b.dlq, spec, b.facts[i]);
         b.out += '\n';
         if (b.dlq.size() != dlq_before) b.dlq += '\n';
       }
@@ -282,6 +305,25 @@ ndjson_result run_ndjson(const config::options& opts, const ndjson_io& io,
       }
       cv_writer.notify_one();
     }
+  };
+
+  auto flush_stage = [&]() -> bool {
+    stage_outputs& so = stage->outputs();
+    result.alerts += so.alert_count;
+    result.audit_records += so.audit_count;
+    so.alert_count = so.audit_count = 0;
+    if (io.alerts >= 0 && !so.alerts.empty() &&
+        !write_all(io.alerts, so.alerts.data(), so.alerts.size())) {
+      fail(std::string("--alerts: write failed: ") + std::strerror(errno));
+      return false;
+    }
+    if (io.audit >= 0 && !so.audit.empty() &&
+        !write_all(io.audit, so.audit.data(), so.audit.size())) {
+      fail(std::string("--audit: write failed: ") + std::strerror(errno));
+      return false;
+    }
+    so.clear();
+    return true;
   };
 
   auto writer_loop = [&] {
@@ -296,6 +338,46 @@ ndjson_result run_ndjson(const config::options& opts, const ndjson_io& io,
         if (failed || (input_done && seq >= total_batches)) return;
         b = ring[seq % slots].get();
       }
+      // The stateful stage, in input order: it may quarantine a record or
+      // re-annotate it, and it emits alerts and audit records.
+      final_out.clear();
+      quarantine_out.clear();
+      stage->outputs().clear();
+      for (std::size_t i = 0; i < b->lines.size(); ++i) {
+        const line_span& l = b->lines[i];
+        const std::size_t begin = b->out_offsets[i];
+        const std::size_t end = i + 1 < b->lines.size() ? b->out_offsets[i + 1] : b->out.size();
+        const std::string_view line(b->out.data() + begin, end - begin - 1); // without '\n'
+        const std::string_view raw(b->data.data() + l.begin, l.size);
+        const origin from(b->first_line + i);
+        input_ref ref;
+        ref.line = static_cast<std::int64_t>(from.line);
+        const stage_decision d =
+            stage->observe(b->facts[i], raw, line, ref, std::nullopt, std::nullopt, 0);
+        if (d.quarantine) {
+          ++result.quarantined;
+          --verdict_adjust[static_cast<int>(b->facts[i].v)];
+          append_placeholder(final_out, verdict::quarantined, d.reason, from);
+          redacted.clear();
+          side.redact_side_text(raw, redacted);
+          append_dead_letter(quarantine_out, d.reason, redacted.empty() ? raw : redacted,
+                             raw_info{0, l.full_size, l.truncated}, from);
+          quarantine_out += '\n';
+        } else if (d.reannotate(b->facts[i])) {
+          reannotate(final_out, line, b->facts[i], d);
+        } else {
+          final_out.append(line);
+        }
+        final_out += '\n';
+      }
+      stage->tick(stage->now());
+      b->out.swap(final_out);
+      if (io.quarantine >= 0 && !quarantine_out.empty() &&
+          !write_all(io.quarantine, quarantine_out.data(), quarantine_out.size())) {
+        fail(std::string("--quarantine: write failed: ") + std::strerror(errno));
+        return;
+      }
+      if (!flush_stage()) return;
       if (!write_all(io.out, b->out.data(), b->out.size())) {
         fail(std::string("--out: write failed: ") + std::strerror(errno));
         return;
@@ -352,10 +434,21 @@ ndjson_result run_ndjson(const config::options& opts, const ndjson_io& io,
   for (auto& t : threads)
     t.join();
 
+  if (!failed) {
+    // End of input: open windows close and pending alerts are emitted (SPEC §3).
+    stage->outputs().clear();
+    stage->finish(stage->now());
+    flush_stage();
+  }
   for (const auto& p : processors)
     result.totals.add(p.counters());
+  // Quarantined records were counted under their scan verdict by the workers.
+  result.totals.by_verdict[static_cast<int>(verdict::quarantined)] += result.quarantined;
+  for (std::size_t v = 0; v < verdict_adjust.size(); ++v)
+    result.totals.by_verdict[v] = static_cast<std::uint64_t>(
+        static_cast<std::int64_t>(result.totals.by_verdict[v]) + verdict_adjust[v]);
   result.lines = next_line - 1;
-  result.error = failure;
+  if (result.error.empty()) result.error = failure;
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   result.bytes_read = reader.bytes_read();

@@ -26,6 +26,8 @@ struct ndjson_io {
   int out = 1;
   int dlq = -1;
   int quarantine = -1;
+  int alerts = -1;           ///< alerts (NDJSON); -1: counted only
+  int audit = -1;            ///< the audit chain (NDJSON); -1: no chain
   std::string in_name = "-"; ///< for error messages
   /// When set (by a SIGINT/SIGTERM handler), reading stops at the next batch
   /// boundary or interrupted read; what was read is processed and written.
@@ -34,11 +36,15 @@ struct ndjson_io {
 
 struct ndjson_result {
   stats totals;
+  std::uint64_t alerts = 0;      ///< alert records emitted
+  std::uint64_t quarantined = 0; ///< records the stateful stage quarantined
+  std::uint64_t audit_records = 0;
   bool stopped = false; ///< input was cut short by `stop`
   std::uint64_t lines = 0;
   std::uint64_t bytes_read = 0; ///< input bytes, newlines included
   double seconds = 0;
-  std::string error; ///< empty on success; else what failed (I/O), naming the file
+  std::string error;         ///< empty on success; else what failed (I/O), naming the file
+  bool config_error = false; ///< `error` is about the configuration (exit 2)
 };
 
 struct ndjson_tuning {

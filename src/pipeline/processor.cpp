@@ -158,8 +158,52 @@ processor::processor(const config::options& opts, std::shared_ptr<const scan::ru
   if (rules) scanner_.emplace(std::move(rules), policy_set(opts.policies));
 }
 
+bool processor::fact_visitor::on_value(const json::value_ref& v) {
+  if (const auto* slots = spec_->slots_for(v.pointer)) {
+    for (const std::uint16_t slot : *slots) {
+      fact& f = facts_->fields[slot];
+      switch (v.kind) {
+      case json::value_kind::string:
+        f.k = fact::kind::string;
+        f.text.assign(v.text);
+        break;
+      case json::value_kind::number:
+        f.k = fact::kind::number;
+        f.text.assign(line_.substr(v.begin, v.end - v.begin));
+        break;
+      case json::value_kind::boolean:
+        f.k = fact::kind::boolean;
+        f.flag = line_.substr(v.begin, 4) == "true";
+        break;
+      case json::value_kind::null:
+        f.k = fact::kind::null;
+        break;
+      default:
+        f.k = fact::kind::other;
+      }
+    }
+  }
+  return next_ == nullptr || next_->on_value(v);
+}
+
 verdict processor::process(std::string_view record, const raw_info& info, const origin& from,
                            std::string& out, std::string& dlq) {
+  return process_impl(record, info, from, out, dlq, nullptr, nullptr);
+}
+
+verdict processor::process(std::string_view record, const raw_info& info, const origin& from,
+                           std::string& out, std::string& dlq, const fact_spec& spec,
+                           record_facts& facts) {
+  facts.reset(spec.size());
+  const verdict v = process_impl(record, info, from, out, dlq, &spec, &facts);
+  facts.v = v;
+  facts.reason = last_reason_;
+  return v;
+}
+
+verdict processor::process_impl(std::string_view record, const raw_info& info, const origin& from,
+                                std::string& out, std::string& dlq, const fact_spec* spec,
+                                record_facts* facts) {
   ++stats_.records;
   last_reason_ = {};
   stats_.bytes_in += info.truncated ? info.full_size : record.size();
@@ -170,7 +214,12 @@ verdict processor::process(std::string_view record, const raw_info& info, const 
     err = json::error::too_large;
   } else {
     if (scanner_) scanner_->reset();
-    err = walker_.walk(record, info.readable_after, scanner_ ? &*scanner_ : nullptr);
+    json::visitor* vis = scanner_ ? &*scanner_ : nullptr;
+    if (facts != nullptr) {
+      fact_visitor_.arm(spec, facts, record, vis);
+      vis = &fact_visitor_;
+    }
+    err = walker_.walk(record, info.readable_after, vis);
   }
   if (err != json::error::none) {
     reject(err, record, info, from, out, dlq);
@@ -186,7 +235,16 @@ verdict processor::process(std::string_view record, const raw_info& info, const 
     v = scanner_->redacted ? verdict::redacted : verdict::flagged;
     splice(record);
     emit_annotation(v, out);
+    if (facts != nullptr) {
+      facts->body_size = spliced_.size();
+      facts->findings_json = findings_json_;
+      for (const auto& f : scanner_->findings) {
+        const config::rule_spec& rs = scanner_->rules().rule(f.rule).spec;
+        facts->findings.push_back({rs.id, rs.cat, f.count});
+      }
+    }
   }
+  if (facts != nullptr) facts->parsed = true;
   stats_.bytes_out += out.size() - out_before;
   ++stats_.by_verdict[static_cast<int>(v)];
   return v;
@@ -204,30 +262,44 @@ void processor::splice(std::string_view record) {
 
 void processor::emit_annotation(verdict v, std::string& out) {
   const scan::ruleset& rules = scanner_->rules();
-  annotation_.clear();
-  annotation_ += R"({"v":1,"verdict":")";
-  annotation_ += to_string(v);
-  annotation_ += R"(","findings":[)";
+  findings_json_.clear();
   bool first = true;
   for (const auto& f : scanner_->findings) {
     const config::rule_spec& spec = rules.rule(f.rule).spec;
     stats_.findings_by_category[static_cast<int>(spec.cat)] += f.count;
-    if (!first) annotation_ += ',';
+    if (!first) findings_json_ += ',';
     first = false;
-    annotation_ += R"({"rule":)";
-    json::append_string(annotation_, spec.id);
-    annotation_ += R"(,"category":")";
-    annotation_ += to_string(spec.cat);
-    annotation_ += R"(","path":)";
-    json::append_string(annotation_, f.path);
-    annotation_ += R"(,"action":")";
-    annotation_ += to_string(f.act);
-    annotation_ += R"(","count":)";
-    append_uint(annotation_, f.count);
-    annotation_ += '}';
+    findings_json_ += R"({"rule":)";
+    json::append_string(findings_json_, spec.id);
+    findings_json_ += R"(,"category":")";
+    findings_json_ += to_string(spec.cat);
+    findings_json_ += R"(","path":)";
+    json::append_string(findings_json_, f.path);
+    findings_json_ += R"(,"action":")";
+    findings_json_ += to_string(f.act);
+    findings_json_ += R"(","count":)";
+    append_uint(findings_json_, f.count);
+    findings_json_ += '}';
   }
-  annotation_ += "]}";
+  annotation_.clear();
+  append_annotation(annotation_, v, std::nullopt, false, findings_json_);
   json::append_with_member(out, spliced_, "_bulwark", annotation_);
+}
+
+void append_annotation(std::string& out, verdict v, std::optional<std::string_view> integrity,
+                       bool untrusted, std::string_view findings_json) {
+  out += R"({"v":1,"verdict":")";
+  out += to_string(v);
+  out += '"';
+  if (integrity) {
+    out += R"(,"integrity":")";
+    out += *integrity;
+    out += '"';
+  }
+  if (untrusted) out += R"(,"trust":"untrusted")";
+  out += R"(,"findings":[)";
+  out += findings_json;
+  out += "]}";
 }
 
 bool processor::redact_side_text(std::string_view text, std::string& out) {

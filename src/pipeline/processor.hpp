@@ -12,6 +12,7 @@
 ///     steady state allocates nothing per record.
 #include "config/options.hpp"
 #include "core/verdict.hpp"
+#include "pipeline/facts.hpp"
 #include "pipeline/policy.hpp"
 #include "scan/redact.hpp"
 #include "scan/scanner.hpp"
@@ -81,6 +82,11 @@ public:
   verdict process(std::string_view record, const raw_info& info, const origin& from,
                   std::string& out, std::string& dlq);
 
+  /// Also captures, into `facts`, the fields `spec` names and what a later
+  /// stage needs to re-annotate the output (for the stateful detectors).
+  verdict process(std::string_view record, const raw_info& info, const origin& from,
+                  std::string& out, std::string& dlq, const fact_spec& spec, record_facts& facts);
+
   const stats& counters() const noexcept { return stats_; }
   /// Redacts a text that travels beside the record (a Kafka key or header
   /// value) as the rules say, invalid UTF-8 replaced. Returns true and fills
@@ -142,6 +148,29 @@ private:
     std::string rewritten_;
   };
 
+  /// Feeds the fact capture, then the scanner, from one walk.
+  class fact_visitor final : public json::visitor {
+  public:
+    void arm(const fact_spec* spec, record_facts* facts, std::string_view line,
+             json::visitor* next) noexcept {
+      spec_ = spec;
+      facts_ = facts;
+      line_ = line;
+      next_ = next;
+    }
+    bool on_value(const json::value_ref& v) override;
+
+  private:
+    const fact_spec* spec_ = nullptr;
+    record_facts* facts_ = nullptr;
+    std::string_view line_;
+    json::visitor* next_ = nullptr;
+  };
+
+  verdict process_impl(std::string_view record, const raw_info& info, const origin& from,
+                       std::string& out, std::string& dlq, const fact_spec* spec,
+                       record_facts* facts);
+
   /// Splices the current record's edits into `spliced_`.
   void splice(std::string_view record);
   /// Appends the spliced record with its `_bulwark` member to `out`.
@@ -149,6 +178,8 @@ private:
 
   json::walker walker_;
   std::optional<value_scanner> scanner_;
+  fact_visitor fact_visitor_;
+  std::string findings_json_;
   std::vector<json::edit> edits_;
   std::string spliced_;
   std::string raw_text_;     ///< a rejected record made valid UTF-8
@@ -157,6 +188,11 @@ private:
   stats stats_;
   std::string_view last_reason_;
 };
+
+/// Appends the value of `_bulwark` (SPEC §3): {"v":1,"verdict":…,["integrity":…,]
+/// ["trust":"untrusted",]"findings":[`findings_json`]}.
+void append_annotation(std::string& out, verdict v, std::optional<std::string_view> integrity,
+                       bool untrusted, std::string_view findings_json);
 
 /// Appends the placeholder line for a record that produced no event.
 void append_placeholder(std::string& out, verdict v, std::string_view reason, const origin& from);

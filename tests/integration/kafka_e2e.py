@@ -204,7 +204,16 @@ def scenario_e2e(a, tmp):
         canaries += [key_canary, header_canary]
         sanitized, dlq, quarantine = collect(a.tool, broker.bootstrap, len(lines))
         rc = inst.stop()
-        ok, _ = check_outputs(sanitized, dlq, quarantine, len(lines), canaries, False)
+        alerts = consume(a.tool, broker.bootstrap, "bulwark.alerts", 1, 30)
+        kinds = sorted({json.loads(r["value"])["kind"] for r in alerts})
+        print(f"alerts: {len(alerts)} records, kinds {kinds}")
+        # Alerts are searched for the canaries too.
+        ok, _ = check_outputs(sanitized, dlq, quarantine + alerts, len(lines), canaries, False)
+        # Low and medium alerts may be absorbed into a flood alert (that is the
+        # design: a flood of findings must not bury the rest).
+        if "secret" not in kinds or not ({"dlq", "flood"} & set(kinds)):
+            print("FAIL: expected secret and dlq (or flood) alerts on the alerts topic")
+            ok = False
         side = [r for r in sanitized if '"bw_test_id":-1' in r["value"]]
         if len(side) != 1 or side[0]["headers"].get("bw-binary") != "\ufffd\ufffd":
             print(f"FAIL: the record with canaries in its key and header: {side}")

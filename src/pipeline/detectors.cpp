@@ -1,0 +1,368 @@
+#include "pipeline/detectors.hpp"
+
+#include "audit/keys.hpp"
+#include "core/json_writer.hpp"
+#include "crypto/hmac.hpp"
+
+#include "json/splice.hpp"
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace bulwark::pipeline {
+namespace {
+
+/// Alert lines, rendered as configured, appended to a buffer.
+class buffer_sink final : public alert::alert_sink {
+public:
+  buffer_sink(alert::output_format f, stage_outputs& out) : format_(f), out_(out) {}
+  void emit(const alert::alert& a) override {
+    out_.alerts += alert::render(a, format_);
+    out_.alerts += '\n';
+    ++out_.alert_count;
+  }
+
+private:
+  alert::output_format format_;
+  stage_outputs& out_;
+};
+
+std::optional<double> number_of(const fact& f) {
+  if (!f.is_number()) return std::nullopt;
+  double v = 0;
+  const char* b = f.text.data();
+  const auto [end, ec] = std::from_chars(b, b + f.text.size(), v);
+  if (ec != std::errc{} || end != b + f.text.size()) return std::nullopt;
+  return v;
+}
+
+std::optional<timestamp_ms> time_of(const fact& f) {
+  if (f.is_string()) return parse_rfc3339(f.text);
+  if (auto n = number_of(f)) return static_cast<timestamp_ms>(*n); // epoch milliseconds
+  return std::nullopt;
+}
+
+std::string_view text_of(const fact& f) {
+  return f.is_string() ? std::string_view(f.text) : std::string_view{};
+}
+
+/// Drift ids carry where the event came from: the line in scan; in run the
+/// input topic's index, partition and offset, so no table is needed.
+std::uint64_t ref_id_of(const input_ref& ref, const std::vector<std::string>& topics) {
+  if (ref.topic.empty()) return static_cast<std::uint64_t>(ref.line);
+  std::uint64_t topic = 0;
+  for (std::size_t i = 0; i < topics.size(); ++i)
+    if (topics[i] == ref.topic) topic = i;
+  return (topic << 56) | (static_cast<std::uint64_t>(ref.partition & 0xFFFF) << 40) |
+         (static_cast<std::uint64_t>(ref.offset) & ((std::uint64_t{1} << 40) - 1));
+}
+
+input_ref ref_of(std::uint64_t id, bool kafka, const std::vector<std::string>& topics) {
+  input_ref r;
+  if (!kafka) {
+    r.line = static_cast<std::int64_t>(id);
+    return r;
+  }
+  const std::size_t topic = id >> 56;
+  r.topic = topic < topics.size() ? topics[topic] : std::string{};
+  r.partition = static_cast<std::int32_t>((id >> 40) & 0xFFFF);
+  r.offset = static_cast<std::int64_t>(id & ((std::uint64_t{1} << 40) - 1));
+  return r;
+}
+
+std::string_view title_for(category c) {
+  switch (c) {
+  case category::secret:
+    return "secret in telemetry (redacted)";
+  case category::pii:
+    return "personal data in telemetry (redacted)";
+  case category::prompt_leak:
+    return "system prompt leaked into telemetry (redacted)";
+  case category::injection:
+    return "injection in telemetry (defused)";
+  }
+  return "finding";
+}
+
+} // namespace
+
+detectors::~detectors() = default;
+
+std::variant<std::unique_ptr<detectors>, std::string>
+detectors::make(const config::options& opts, const fact_spec& spec, options o) {
+  std::unique_ptr<detectors> d(new detectors());
+  d->spec_ = &spec;
+  d->options_ = o;
+  d->input_topics_ = opts.kafka.inputs;
+
+  // Integrity: keys, sequences, silence, skew, poisoning.
+  auto ring = integrity::key_ring::load(opts.integrity.keys, {}, opts.base_dir);
+  if (auto* e = std::get_if<integrity::key_ring_error>(&ring))
+    return "integrity.keys: " + e->reason;
+  integrity::checker_settings cs = integrity::settings_from(opts.integrity);
+  cs.silence_basis = o.clock == clock_mode::wall_clock ? integrity::time_basis::wall_clock
+                                                       : integrity::time_basis::event_time;
+  auto checker =
+      integrity::checker::make(std::move(cs), std::get<integrity::key_ring>(std::move(ring)));
+  if (auto* e = std::get_if<integrity::settings_error>(&checker)) return "integrity: " + e->reason;
+  d->integrity_.emplace(std::get<integrity::checker>(std::move(checker)));
+
+  // Alerts.
+  alert::engine_settings as;
+  auto engine = alert::engine::make(as);
+  if (auto* e = std::get_if<alert::error>(&engine)) return "alerts: " + e->message;
+  d->alerts_.emplace(std::get<alert::engine>(std::move(engine)));
+  d->sink_ = std::make_unique<buffer_sink>(opts.alerts.format ==
+                                                   config::alerts_options::output_format::ocsf
+                                               ? alert::output_format::ocsf
+                                               : alert::output_format::bulwark,
+                                           d->out_);
+
+  // Drift, when features are configured.
+  if (!opts.drift.features.empty()) {
+    auto made = drift::monitor::make(drift::from_config(opts.drift));
+    if (auto* e = std::get_if<drift::error>(&made)) return "drift: " + e->message;
+    d->drift_.emplace(std::get<drift::monitor>(std::move(made)));
+    d->drift_values_.resize(opts.drift.features.size());
+  }
+
+  // The audit chain.
+  if (o.audit) {
+    auto signer = audit::checkpoint_signer::from_config(opts.integrity, opts.base_dir);
+    if (auto* e = std::get_if<audit::audit_error>(&signer))
+      return "the audit chain needs integrity.audit_key (or integrity.keys, or "
+             "integrity.audit_signing_key): " +
+             e->reason;
+    audit::writer_settings ws;
+    ws.policy = o.clock == clock_mode::wall_clock ? audit::checkpoint_policy::run()
+                                                  : audit::checkpoint_policy::scan();
+    ws.embedded_limits = json::limits{opts.limits.max_event_bytes, opts.limits.max_depth};
+    auto chain =
+        audit::chain_writer::make(ws, std::get<audit::checkpoint_signer>(std::move(signer)), 0);
+    if (auto* e = std::get_if<audit::audit_error>(&chain)) return "audit: " + e->reason;
+    d->chain_.emplace(std::get<audit::chain_writer>(std::move(chain)));
+  }
+
+  // A frozen reference from a file (`drift baseline`): loading it is an
+  // explicit act, recorded in the audit chain.
+  if (d->drift_ && !opts.drift.reference_file.empty()) {
+    const std::filesystem::path p(opts.drift.reference_file);
+    const std::string file = p.is_absolute() ? opts.drift.reference_file
+                                             : (std::filesystem::path(opts.base_dir) / p).string();
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return "drift.reference.file " + file + ": cannot read";
+    std::ostringstream text;
+    text << in.rdbuf();
+    auto loaded = d->drift_->load_reference(text.str(), 0);
+    if (auto* e = std::get_if<drift::error>(&loaded))
+      return "drift.reference.file " + file + ": " + e->message;
+    if (d->chain_)
+      for (const auto& rec : std::get<std::vector<drift::audit_record>>(loaded)) {
+        auto line = d->chain_->append_decision(0, "drift_reference_loaded", rec.json);
+        if (auto* l = std::get_if<std::string>(&line)) d->audit_line(std::move(*l));
+      }
+  }
+  return d;
+}
+
+const alert::engine_stats& detectors::alert_stats() const {
+  return alerts_->stats();
+}
+
+void detectors::audit_line(std::string line) {
+  out_.audit += line;
+  out_.audit += '\n';
+  ++out_.audit_count;
+}
+
+void detectors::submit(alert_request r, timestamp_ms at) {
+  r.at = at;
+  alerts_->submit(r, at, *sink_);
+}
+
+void detectors::drift_alerts(std::vector<drift::raised_alert> raised) {
+  // References that froze after learning are decisions for the audit chain.
+  for (auto& rec : drift_->take_audit_records()) {
+    if (!chain_) break;
+    auto line = chain_->append_decision(now_, "drift_reference_frozen", rec.json);
+    if (auto* l = std::get_if<std::string>(&line)) audit_line(std::move(*l));
+  }
+  const bool kafka = options_.clock == clock_mode::wall_clock;
+  for (auto& a : raised) {
+    if (a.ref_id) a.request.ref = ref_of(*a.ref_id, kafka, input_topics_);
+    submit(std::move(a.request), now_);
+  }
+}
+
+stage_decision detectors::observe(const record_facts& f, std::string_view raw,
+                                  std::string_view line, const input_ref& ref,
+                                  std::optional<std::string_view> sig_header,
+                                  std::optional<timestamp_ms> record_time, timestamp_ms now) {
+  stage_decision d;
+  const std::optional<timestamp_ms> event_time =
+      f.parsed ? time_of(f.at(fact_spec::integrity_time)) : std::nullopt;
+  // Event time in scan never goes backwards: late events do not rewind timers.
+  if (options_.clock == clock_mode::wall_clock) {
+    now_ = now;
+  } else if (event_time && (*event_time > now_ || !started_)) {
+    now_ = *event_time;
+  }
+  started_ = true;
+
+  if (!f.parsed) {
+    alert_request r;
+    r.kind = "dlq";
+    r.level = default_severity("dlq");
+    r.rule = std::string(f.reason);
+    r.title = "record rejected to the dead-letter queue";
+    json_writer ev;
+    ev.begin_object().key("reason").value(f.reason).end_object();
+    r.evidence = ev.take();
+    r.ref = ref;
+    submit(std::move(r), now_);
+  }
+
+  bool authenticated = false;
+  if (f.parsed) {
+    integrity::event_facts e;
+    e.raw = raw;
+    e.sig_header = sig_header;
+    e.event_time = event_time;
+    e.record_time = record_time;
+    e.source = text_of(f.at(fact_spec::source));
+    if (auto n = number_of(f.at(fact_spec::seq));
+        n && *n >= 0 && *n == static_cast<double>(static_cast<std::uint64_t>(*n)))
+      e.seq = static_cast<std::uint64_t>(*n);
+    e.epoch = text_of(f.at(fact_spec::epoch));
+    e.type = text_of(f.at(fact_spec::type));
+    e.model = text_of(f.at(fact_spec::model));
+    e.name = text_of(f.at(fact_spec::name));
+    e.value = number_of(f.at(fact_spec::value));
+    e.action = text_of(f.at(fact_spec::action));
+    integrity::check_result r = integrity_->check(e, now_);
+    if (r.status) {
+      d.integrity = integrity::to_string(*r.status);
+      authenticated = *r.status == integrity::integrity_status::verified;
+    }
+    d.quarantine = r.quarantine;
+    d.reason = r.quarantine_reason;
+    d.untrusted = r.untrusted;
+    for (auto& a : r.alerts) {
+      a.ref = ref;
+      submit(std::move(a), now_);
+    }
+    if (r.audit && chain_) {
+      auto rec = chain_->append_decision(now_, "epoch_started", r.audit->to_json());
+      if (auto* l = std::get_if<std::string>(&rec)) audit_line(std::move(*l));
+    }
+  }
+
+  if (f.parsed && !d.quarantine) {
+    for (const auto& fs : f.findings) {
+      alert_request r;
+      r.kind = std::string(to_string(fs.cat));
+      r.level = default_severity(r.kind);
+      r.source = std::string(text_of(f.at(fact_spec::source)));
+      r.authenticated = authenticated;
+      // An unverified event's model is the sender's claim: kept out of the
+      // fingerprint (high alerts bypass budgets, so a claim per event would
+      // be an alert per event), shown in the evidence instead.
+      const std::string_view model = text_of(f.at(fact_spec::model));
+      if (authenticated) r.model = std::string(model);
+      r.rule = std::string(fs.rule);
+      r.title = std::string(title_for(fs.cat));
+      json_writer ev;
+      ev.begin_object().key("rule").value(fs.rule).key("count").value(std::uint64_t{fs.count});
+      if (!authenticated && !model.empty() && model.size() <= 64)
+        ev.key("claimed_model").value(model);
+      ev.end_object();
+      r.evidence = ev.take();
+      r.ref = ref;
+      submit(std::move(r), now_);
+    }
+    // Drift learns from and watches trusted events only: an unverified or
+    // untrusted source must not move the picture of the fleet.
+    const bool trusted = (!d.integrity || authenticated) && !d.untrusted;
+    if (drift_ && trusted) {
+      if (auto t = time_of(f.at(fact_spec::drift_time))) {
+        std::string_view model;
+        drift_inputs(f, *spec_, drift_key_, model, drift_values_);
+        drift_alerts(drift_->advance(now_));
+        drift_->observe(drift_key_, model, drift_values_, *t, ref_id_of(ref, input_topics_));
+      }
+    }
+  }
+
+  if (chain_) {
+    const crypto::digest receipt = crypto::sha256(raw);
+    if (f.parsed && !d.quarantine && text_of(f.at(fact_spec::type)) == "audit") {
+      auto rec = chain_->append_event(now_, ref, receipt, line);
+      if (auto* l = std::get_if<std::string>(&rec)) audit_line(std::move(*l));
+    }
+    if (chain_->record_receipt(receipt)) audit_line(chain_->checkpoint(now_, false));
+  }
+  return d;
+}
+
+void detectors::tick(timestamp_ms now) {
+  if (options_.clock == clock_mode::wall_clock) now_ = now;
+  for (auto& a : integrity_->tick(now_))
+    submit(std::move(a), now_);
+  if (drift_) drift_alerts(drift_->advance(now_));
+  alerts_->tick(now_, *sink_);
+  if (chain_ && chain_->checkpoint_due(now_)) audit_line(chain_->checkpoint(now_, false));
+}
+
+void detectors::finish(timestamp_ms now) {
+  if (options_.clock == clock_mode::wall_clock) now_ = now;
+  for (auto& a : integrity_->finish(now_))
+    submit(std::move(a), now_);
+  if (drift_) drift_alerts(drift_->finish());
+  alerts_->flush(now_, *sink_);
+  if (chain_) audit_line(chain_->checkpoint(now_, true));
+}
+
+void drift_inputs(const record_facts& f, const fact_spec& spec, std::string& key,
+                  std::string_view& model, std::vector<drift::feature_value>& values) {
+  key.clear();
+  model = {};
+  const std::size_t keys = spec.drift_feature_slot(0) - spec.drift_key_slot(0);
+  for (std::size_t i = 0; i < keys; ++i) {
+    const fact& k = f.at(spec.drift_key_slot(i));
+    if (i != 0) key += '\x1f'; // a unit separator: the joining stays injective
+    key += k.text;
+    if (i == 0) model = k.text;
+  }
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const fact& v = f.at(spec.drift_feature_slot(i));
+    if (auto n = number_of(v))
+      values[i] = drift::feature_value::of(*n);
+    else if (v.is_string())
+      values[i] = drift::feature_value::of(std::string_view(v.text));
+    else if (v.k == fact::kind::boolean)
+      values[i] =
+          drift::feature_value::of(v.flag ? std::string_view("true") : std::string_view("false"));
+    else
+      values[i] = drift::feature_value::missing();
+  }
+}
+
+void reannotate(std::string& out, std::string_view line, const record_facts& f,
+                const stage_decision& d) {
+  // The event body: the line without its `_bulwark` member when it had one.
+  std::string body;
+  if (f.body_size != 0) {
+    body.assign(line.substr(0, f.body_size - 1));
+    body += '}';
+  } else {
+    body.assign(line);
+  }
+  std::string annotation;
+  const verdict v = f.findings.empty() ? verdict::clean : f.v;
+  append_annotation(annotation, v, d.integrity, d.untrusted, f.findings_json);
+  json::append_with_member(out, body, "_bulwark", annotation);
+}
+
+} // namespace bulwark::pipeline

@@ -1,0 +1,129 @@
+#pragma once
+/// The stateful stage: what must see the whole fleet's events in order.
+///
+///   record_facts (from a worker) ─▶ integrity (signature, sequence, replay,
+///        silence, skew, poisoning) ─▶ quarantine? / integrity / trust
+///     ─▶ alerts for findings, rejections, integrity, drift ─▶ alert engine
+///     ─▶ drift panes (verified or unkeyed events only)
+///     ─▶ audit chain: a receipt per consumed record, audit events, decisions,
+///        signed checkpoints
+///
+/// Invariants:
+///  1. One stage sees the records in input order (scan: the writer thread;
+///     run: a mutex around observe), so its verdicts are deterministic.
+///  2. It never sees raw event text beyond what the detectors read; what it
+///     emits (alerts, audit records) holds sanitised events and identifiers only.
+///  3. Every output is appended to `outputs` as NDJSON lines; the caller
+///     writes them (files in scan, topics in run).
+#include "alert/engine.hpp"
+#include "audit/writer.hpp"
+#include "config/options.hpp"
+#include "core/alert_request.hpp"
+#include "drift/monitor.hpp"
+#include "integrity/checker.hpp"
+#include "pipeline/facts.hpp"
+#include "pipeline/processor.hpp"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+
+namespace bulwark::pipeline {
+
+/// What the stage decided for one record.
+struct stage_decision {
+  bool quarantine = false;
+  std::string_view reason;                   ///< the alert kind that quarantined it
+  std::optional<std::string_view> integrity; ///< `_bulwark.integrity` (keys configured)
+  bool untrusted = false;                    ///< `_bulwark.trust: "untrusted"`
+  /// Whether the output line of a record with `f` must be (re-)annotated with
+  /// the fields above: an event not verified, untrusted, or with findings
+  /// while integrity is checked (its annotation then names `integrity`).
+  bool reannotate(const record_facts& f) const noexcept {
+    if (quarantine || !f.parsed) return false;
+    return untrusted || (integrity && (*integrity != "verified" || f.body_size != 0));
+  }
+};
+
+/// NDJSON lines produced by the stage, drained by the caller.
+struct stage_outputs {
+  std::string alerts;
+  std::string audit;
+  std::uint64_t alert_count = 0;
+  std::uint64_t audit_count = 0;
+  void clear() {
+    alerts.clear();
+    audit.clear();
+  }
+};
+
+class detectors {
+public:
+  enum class clock_mode : std::uint8_t { event_time, wall_clock };
+  struct options {
+    clock_mode clock = clock_mode::event_time;
+    bool audit = false; ///< write the audit chain (scan --audit, run always)
+  };
+
+  /// Builds every detector the configuration enables. An error names the
+  /// configuration key and why (exit 2).
+  static std::variant<std::unique_ptr<detectors>, std::string>
+  make(const config::options& opts, const fact_spec& spec, options o);
+
+  /// One record, in input order. `raw` is the record's bytes as received;
+  /// `line` its output as the worker produced it (the sanitised event, or a
+  /// placeholder when rejected); `now` the wall clock in `run` (ignored with
+  /// event time). `sig_header`/`record_time`: the Kafka `bw-sig` header and
+  /// record timestamp (run only).
+  stage_decision observe(const record_facts& f, std::string_view raw, std::string_view line,
+                         const input_ref& ref, std::optional<std::string_view> sig_header,
+                         std::optional<timestamp_ms> record_time, timestamp_ms now);
+
+  /// Timers (silence, alert grouping, drift windows, audit checkpoints).
+  void tick(timestamp_ms now);
+  /// End of input: open windows close, pending alerts go out, a final checkpoint.
+  void finish(timestamp_ms now);
+
+  stage_outputs& outputs() noexcept { return out_; }
+  /// The current time of the stage (event time in scan).
+  timestamp_ms now() const noexcept { return now_; }
+  const alert::engine_stats& alert_stats() const;
+
+  ~detectors();
+  detectors(const detectors&) = delete;
+  detectors& operator=(const detectors&) = delete;
+
+private:
+  detectors() = default;
+  void submit(alert_request r, timestamp_ms at);
+  void drift_alerts(std::vector<drift::raised_alert> raised);
+  void audit_line(std::string line);
+
+  const fact_spec* spec_ = nullptr;
+  options options_;
+  std::optional<integrity::checker> integrity_;
+  std::optional<alert::engine> alerts_;
+  std::unique_ptr<alert::alert_sink> sink_;
+  std::optional<drift::monitor> drift_;
+  std::optional<audit::chain_writer> chain_;
+  std::vector<std::string> input_topics_; ///< for drift refs in run
+  std::string drift_key_;
+  std::vector<drift::feature_value> drift_values_;
+  timestamp_ms now_ = 0;
+  bool started_ = false;
+  stage_outputs out_;
+};
+
+/// The drift inputs of one event: its joined key, the first key field (the
+/// model) and one value per configured feature. `key` and `values` are reused
+/// buffers; views point into `f`.
+void drift_inputs(const record_facts& f, const fact_spec& spec, std::string& key,
+                  std::string_view& model, std::vector<drift::feature_value>& values);
+
+/// Rewrites `line` (a sanitised event as the worker emitted it) with the
+/// stage's integrity/trust fields in its `_bulwark` member.
+void reannotate(std::string& out, std::string_view line, const record_facts& f,
+                const stage_decision& d);
+
+} // namespace bulwark::pipeline

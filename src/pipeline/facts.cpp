@@ -1,0 +1,52 @@
+#include "pipeline/facts.hpp"
+
+#include <algorithm>
+
+namespace bulwark::pipeline {
+
+fact_spec::fact_spec(const config::options& opts) {
+  const auto add = [this](const std::string& pointer, std::size_t index) {
+    by_pointer_[pointer].push_back(static_cast<std::uint16_t>(index));
+    lengths_ |= std::uint64_t{1} << std::min<std::size_t>(pointer.size(), 63);
+  };
+  pointers_.resize(fixed_slots);
+  add(opts.integrity.event_time, integrity_time);
+  add(opts.drift.event_time, drift_time);
+  const std::pair<slot, const char*> fixed[] = {{source, "/source"},
+                                                {seq, "/seq"},
+                                                {epoch, "/epoch"},
+                                                {type, "/type"},
+                                                {model, "/model"},
+                                                {model_version, "/model_version"},
+                                                {name, "/name"},
+                                                {value, "/value"},
+                                                {action, "/action"},
+                                                {actor, "/actor"},
+                                                {version, "/version"},
+                                                {reason, "/reason"},
+                                                {request_id, "/request_id"}};
+  for (const auto& [s, p] : fixed) {
+    pointers_[s] = p;
+    add(p, s);
+  }
+  drift_key_begin_ = pointers_.size();
+  for (const auto& k : opts.drift.key) {
+    add(k, pointers_.size());
+    pointers_.push_back(k);
+  }
+  drift_feature_begin_ = pointers_.size();
+  for (const auto& f : opts.drift.features) {
+    add(f.path, pointers_.size());
+    pointers_.push_back(f.path);
+  }
+}
+
+const std::vector<std::uint16_t>* fact_spec::slots_for(std::string_view pointer) const {
+  // Most values are not wanted: their pointer's length already says so.
+  if ((lengths_ & (std::uint64_t{1} << std::min<std::size_t>(pointer.size(), 63))) == 0)
+    return nullptr;
+  const auto it = by_pointer_.find(pointer);
+  return it == by_pointer_.end() ? nullptr : &it->second;
+}
+
+} // namespace bulwark::pipeline

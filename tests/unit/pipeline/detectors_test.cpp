@@ -1,0 +1,147 @@
+#include "pipeline/detectors.hpp"
+#include "pipeline/processor.hpp"
+
+#include <gtest/gtest.h>
+#include <openssl/hmac.h>
+
+namespace bulwark::pipeline {
+namespace {
+
+config::options keyed_options() {
+  config::options o;
+  o.integrity.keys["k1"] = {config::key_source::kind::hex,
+                            "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"};
+  o.integrity.audit_key = "k1";
+  o.drift.features.push_back({"/features/amount", config::drift_feature::type::numeric});
+  return o;
+}
+
+std::string sign(std::string event) {
+  static const unsigned char key[] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                                      0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
+                                      0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                                      0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+  unsigned char mac[32];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key, sizeof key, reinterpret_cast<const unsigned char*>(event.data()),
+       event.size(), mac, &len);
+  std::string hex;
+  for (unsigned i = 0; i < len; ++i) {
+    static constexpr char digits[] = "0123456789abcdef";
+    hex += digits[mac[i] >> 4];
+    hex += digits[mac[i] & 15];
+  }
+  event.pop_back();
+  return event + R"(,"sig":{"kid":"k1","mac":")" + hex + R"("}})";
+}
+
+struct harness {
+  config::options opts = keyed_options();
+  fact_spec spec{opts};
+  processor proc{opts};
+  std::unique_ptr<detectors> stage;
+  record_facts facts;
+  std::string out, dlq;
+  std::uint64_t line = 0;
+
+  harness() {
+    auto made = detectors::make(opts, spec, {detectors::clock_mode::event_time, true});
+    stage = std::move(std::get<std::unique_ptr<detectors>>(made));
+  }
+  stage_decision feed(const std::string& raw) {
+    out.clear();
+    dlq.clear();
+    ++line;
+    proc.process(raw, raw_info{}, origin(line), out, dlq, spec, facts);
+    input_ref ref;
+    ref.line = static_cast<std::int64_t>(line);
+    return stage->observe(facts, raw, out, ref, std::nullopt, std::nullopt, 0);
+  }
+};
+
+TEST(FactCapture, TheWalkCapturesTheConfiguredFieldsAsTheyAre) {
+  config::options o = keyed_options();
+  fact_spec spec(o);
+  processor p(o);
+  record_facts f;
+  std::string out, dlq;
+  p.process(
+      R"({"ts":"2026-11-27T10:00:00Z","source":"srv-1","seq":42,"features":{"amount":12.5},"model":"fraud"})",
+      raw_info{}, origin(1), out, dlq, spec, f);
+  ASSERT_TRUE(f.parsed);
+  EXPECT_EQ(f.at(fact_spec::source).text, "srv-1");
+  EXPECT_TRUE(f.at(fact_spec::seq).is_number());
+  EXPECT_EQ(f.at(fact_spec::seq).text, "42");
+  EXPECT_EQ(f.at(fact_spec::integrity_time).text, "2026-11-27T10:00:00Z");
+  EXPECT_EQ(f.at(fact_spec::drift_time).text, "2026-11-27T10:00:00Z") << "one pointer, two slots";
+  EXPECT_EQ(f.at(spec.drift_feature_slot(0)).text, "12.5");
+  EXPECT_EQ(f.at(spec.drift_key_slot(0)).text, "fraud");
+  EXPECT_EQ(f.at(fact_spec::epoch).k, fact::kind::absent);
+}
+
+TEST(Detectors, AVerifiedCleanEventIsLeftAsItIs) {
+  harness h;
+  const auto d = h.feed(sign(R"({"ts":"2026-11-27T10:00:00Z","source":"srv-1","seq":1})"));
+  EXPECT_FALSE(d.quarantine);
+  EXPECT_EQ(d.integrity, "verified");
+  EXPECT_FALSE(d.reannotate(h.facts)) << "verified and clean: no annotation";
+}
+
+TEST(Detectors, AnUnsignedEventIsAnnotatedUnsigned) {
+  harness h;
+  const auto d = h.feed(R"({"ts":"2026-11-27T10:00:00Z","source":"srv-1","seq":1})");
+  ASSERT_TRUE(d.reannotate(h.facts));
+  std::string line;
+  reannotate(line, h.out, h.facts, d);
+  EXPECT_EQ(
+      line,
+      R"({"ts":"2026-11-27T10:00:00Z","source":"srv-1","seq":1,"_bulwark":{"v":1,"verdict":"clean","integrity":"unsigned","findings":[]}})");
+}
+
+TEST(Detectors, AnEditedSignedEventIsQuarantinedWithACriticalAlert) {
+  harness h;
+  std::string ev = sign(R"({"ts":"2026-11-27T10:00:00Z","source":"srv-1","seq":1,"msg":"a"})");
+  ev.replace(ev.find("\"a\""), 3, "\"b\"");
+  const auto d = h.feed(ev);
+  EXPECT_TRUE(d.quarantine);
+  EXPECT_EQ(d.reason, "integrity.tamper");
+  EXPECT_NE(h.stage->outputs().alerts.find(R"("kind":"integrity.tamper")"), std::string::npos)
+      << "critical alerts go out at once";
+}
+
+TEST(Detectors, AFindingInAVerifiedEventKeepsItsFindingsAndNamesIntegrity) {
+  harness h;
+  (void)h.feed(sign(R"({"ts":"2026-11-27T10:00:00Z","source":"srv-1","seq":1})"));
+  // No ruleset here: a worker's annotated output, as the processor writes it.
+  record_facts f = h.facts;
+  f.body_size = std::string(R"({"msg":"x"})").size();
+  f.findings_json = R"({"rule":"r","category":"secret","path":"/msg","action":"tag","count":1})";
+  f.findings.push_back({"r", category::secret, 1});
+  f.v = verdict::redacted;
+  stage_decision d;
+  d.integrity = "verified";
+  ASSERT_TRUE(d.reannotate(f));
+  std::string line;
+  reannotate(
+      line,
+      R"({"msg":"x","_bulwark":{"v":1,"verdict":"redacted","findings":[{"rule":"r","category":"secret","path":"/msg","action":"tag","count":1}]}})",
+      f, d);
+  EXPECT_EQ(
+      line,
+      R"({"msg":"x","_bulwark":{"v":1,"verdict":"redacted","integrity":"verified","findings":[{"rule":"r","category":"secret","path":"/msg","action":"tag","count":1}]}})");
+}
+
+TEST(Detectors, EveryConsumedRecordIsAReceiptAndTheEndSealsTheChain) {
+  harness h;
+  for (int i = 1; i <= 3; ++i)
+    (void)h.feed(sign(R"({"ts":"2026-11-27T10:00:0)" + std::to_string(i) +
+                      R"(Z","source":"srv-1","seq":)" + std::to_string(i) + "}"));
+  (void)h.feed("not json");
+  h.stage->finish(h.stage->now());
+  const std::string& audit = h.stage->outputs().audit;
+  EXPECT_NE(audit.find(R"("type":"checkpoint","at")"), std::string::npos);
+  EXPECT_NE(audit.find(R"("final":true,"count":4)"), std::string::npos) << audit;
+}
+
+} // namespace
+} // namespace bulwark::pipeline
