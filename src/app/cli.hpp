@@ -75,5 +75,13 @@ struct loaded_config {
 /// load_config, then compiles the rule packs and files the options name; on
 /// error prints `file:line: rule id: reason` and returns nothing.
 std::optional<loaded_config> load_config_and_rules(const std::string& path);
+/// Compiles the rules `options` name (for a configuration built in code).
+std::optional<loaded_config> compile_rules(config::options options);
+
+struct demo_args {
+  int seconds = 30;
+  double rate = 2000; ///< events per second from the simulated fleet
+};
+int demo_command(const demo_args& args);
 
 } // namespace bulwark::app

@@ -22,7 +22,11 @@ std::optional<config::options> load_config(const std::string& path) {
 std::optional<loaded_config> load_config_and_rules(const std::string& path) {
   auto loaded_opts = load_config(path);
   if (!loaded_opts) return std::nullopt;
-  loaded_config loaded{std::move(*loaded_opts), nullptr};
+  return compile_rules(std::move(*loaded_opts));
+}
+
+std::optional<loaded_config> compile_rules(config::options options) {
+  loaded_config loaded{std::move(options), nullptr};
   const config::options& opts = loaded.opts;
   if (opts.rules.packs.empty() && opts.rules.extra.empty()) return loaded;
   std::vector<std::string> extra;

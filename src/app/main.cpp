@@ -34,6 +34,13 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("--relay", run.relay,
                     "Benchmarks only: relay records unprocessed (the bare-relay baseline)");
 
+  bulwark::app::demo_args demo;
+  CLI::App* demo_cmd = cli.add_subcommand(
+      "demo", "Embedded Kafka + a simulated fleet with every attack + the service, with progress");
+  demo_cmd->add_option("--seconds", demo.seconds, "How long the fleet sends")
+      ->capture_default_str();
+  demo_cmd->add_option("--rate", demo.rate, "Events per second")->capture_default_str();
+
   bulwark::app::broker_args broker;
   CLI::App* broker_cmd = cli.add_subcommand(
       "broker", "The embedded Kafka cluster in its own process; stdin: down B | up B | quit");
@@ -92,6 +99,7 @@ int main(int argc, char** argv) {
   try {
     if (scan_cmd->parsed()) return bulwark::app::scan_command(scan);
     if (run_cmd->parsed()) return bulwark::app::run_command(run);
+    if (demo_cmd->parsed()) return bulwark::app::demo_command(demo);
     if (broker_cmd->parsed()) return bulwark::app::broker_command(broker);
     if (verify_cmd->parsed()) return bulwark::app::verify_command(verify);
     if (drift_baseline->parsed()) return bulwark::app::drift_baseline_command(drift);

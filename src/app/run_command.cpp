@@ -26,6 +26,9 @@
 #include "kafka/client.hpp"
 #include "kafka/commit_tracker.hpp"
 #include "kafka/embedded.hpp"
+#include "loadgen/fleet.hpp"
+#include "loadgen/options.hpp"
+#include "loadgen/runner.hpp"
 #include "pipeline/detectors.hpp"
 #include "pipeline/processor.hpp"
 
@@ -34,6 +37,7 @@
 #include <csignal>
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <latch>
 #include <map>
 #include <mutex>
@@ -89,6 +93,15 @@ struct run_counters {
   std::array<std::atomic<std::uint64_t>, 4> findings{};
 };
 
+/// What `bulwark demo` adds to the service.
+struct run_hooks {
+  std::chrono::milliseconds progress_every{5000};
+  /// Called once the cluster is known, with its bootstrap list.
+  std::function<void(const std::string& bootstrap)> on_started;
+  /// Records written to the inputs so far (for the lag in progress lines).
+  std::function<std::uint64_t()> produced;
+};
+
 class service;
 
 class worker final : public kafka::rebalance_handler {
@@ -135,8 +148,10 @@ private:
 
 class service {
 public:
-  service(const loaded_config& cfg, kafka::properties props, topic_plan plan, bool relay)
-      : cfg_(cfg), props_(std::move(props)), plan_(std::move(plan)), relay_(relay) {}
+  service(const loaded_config& cfg, kafka::properties props, topic_plan plan, bool relay,
+          run_hooks hooks)
+      : cfg_(cfg), props_(std::move(props)), plan_(std::move(plan)), relay_(relay),
+        hooks_(std::move(hooks)) {}
 
   int run();
 
@@ -144,7 +159,21 @@ public:
   kafka::properties props_;
   topic_plan plan_;
   bool relay_ = false;
+  run_hooks hooks_;
   pipeline::fact_spec spec_{cfg_.opts};
+  std::map<std::string, std::uint64_t> alert_kinds_; ///< guarded by stage_mutex_
+  /// Counts alerts by kind (call with stage_mutex_ held).
+  void count_alert_kinds(const std::string& lines) {
+    static constexpr std::string_view tag = "\"kind\":\"";
+    for (std::size_t pos = lines.find(tag); pos != std::string::npos; pos = lines.find(tag, pos)) {
+      pos += tag.size();
+      const std::size_t end = lines.find('"', pos);
+      if (end == std::string::npos) break;
+      ++alert_kinds_[lines.substr(pos, end - pos)];
+      pos = lines.find('\n', end);
+      if (pos == std::string::npos) break;
+    }
+  }
   std::unique_ptr<pipeline::detectors> stage_; ///< guarded by stage_mutex_
   std::mutex stage_mutex_;
   /// Produces what the stage emitted outside a record (timers, the end).
@@ -390,6 +419,8 @@ void worker::handle(const kafka::message& m) {
     decision = s_.stage_->observe(facts_, value.value_or(std::string_view{}), out_, ref, sig_header,
                                   m.timestamp(), wall_clock_now());
     side_alerts_.swap(s_.stage_->outputs().alerts);
+    s_.count_alert_kinds(side_alerts_);
+    if (decision.quarantine) ++s_.alert_kinds_["quarantine." + std::string(decision.reason)];
     side_audit_.swap(s_.stage_->outputs().audit);
     s_.stage_->outputs().clear();
   }
@@ -599,24 +630,42 @@ void worker::run(std::latch& committed) {
   consumer_->close();
 }
 
-void print_progress(const run_counters& c, double seconds, bool final) {
-  std::fprintf(stderr,
-               "bulwark run:%s seconds=%.1f consumed=%llu sanitized=%llu redacted=%llu "
-               "flagged=%llu dlq=%llu quarantined=%llu delivered=%llu delivery_failures=%llu "
-               "findings.secret=%llu findings.pii=%llu findings.prompt_leak=%llu "
-               "findings.injection=%llu\n",
-               final ? " stopped" : "", seconds, static_cast<unsigned long long>(c.consumed.load()),
-               static_cast<unsigned long long>(c.sanitized.load()),
-               static_cast<unsigned long long>(c.redacted.load()),
-               static_cast<unsigned long long>(c.flagged.load()),
-               static_cast<unsigned long long>(c.dlq.load()),
-               static_cast<unsigned long long>(c.quarantined.load()),
-               static_cast<unsigned long long>(c.delivered.load()),
-               static_cast<unsigned long long>(c.delivery_failures.load()),
-               static_cast<unsigned long long>(c.findings[0].load()),
-               static_cast<unsigned long long>(c.findings[1].load()),
-               static_cast<unsigned long long>(c.findings[2].load()),
-               static_cast<unsigned long long>(c.findings[3].load()));
+void print_progress(const run_counters& c, double seconds, bool final,
+                    std::optional<std::uint64_t> produced,
+                    const std::map<std::string, std::uint64_t>& alert_kinds) {
+  std::string line = final ? "bulwark run: stopped" : "bulwark run:";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, " seconds=%.1f", seconds);
+  line += buf;
+  const auto add = [&line](const char* key, std::uint64_t v) {
+    line += ' ';
+    line += key;
+    line += '=';
+    line += std::to_string(v);
+  };
+  const std::uint64_t consumed = c.consumed.load();
+  add("consumed", consumed);
+  if (seconds > 0)
+    add("events_per_s", static_cast<std::uint64_t>(static_cast<double>(consumed) / seconds));
+  if (produced) add("lag", *produced > consumed ? *produced - consumed : 0);
+  add("sanitized", c.sanitized.load());
+  add("redacted", c.redacted.load());
+  add("flagged", c.flagged.load());
+  add("dlq", c.dlq.load());
+  add("quarantined", c.quarantined.load());
+  add("delivered", c.delivered.load());
+  add("delivery_failures", c.delivery_failures.load());
+  add("findings.secret", c.findings[0].load());
+  add("findings.pii", c.findings[1].load());
+  add("findings.prompt_leak", c.findings[2].load());
+  add("findings.injection", c.findings[3].load());
+  for (const auto& [kind, n] : alert_kinds) {
+    line += " alerts.";
+    line += kind;
+    line += '=';
+    line += std::to_string(n);
+  }
+  std::fprintf(stderr, "%s\n", line.c_str());
 }
 
 void service::produce_stage_outputs() {
@@ -626,6 +675,7 @@ void service::produce_stage_outputs() {
     alerts.swap(stage_->outputs().alerts);
     audit.swap(stage_->outputs().audit);
     stage_->outputs().clear();
+    count_alert_kinds(alerts);
   }
   const auto send = [&](const std::string& lines, const std::string& topic, int partition) {
     for (std::size_t pos = 0; pos < lines.size();) {
@@ -705,13 +755,23 @@ int service::run() {
     threads.emplace_back([&w, &committed] { w->run(committed); });
 
   const auto started = clock::now();
-  auto next_progress = started + 5s;
+  auto next_progress = started + hooks_.progress_every;
+  const auto progress = [&](bool final) {
+    std::map<std::string, std::uint64_t> kinds;
+    {
+      std::lock_guard lock(stage_mutex_);
+      kinds = alert_kinds_;
+    }
+    std::optional<std::uint64_t> produced;
+    if (hooks_.produced) produced = hooks_.produced();
+    print_progress(counters_, std::chrono::duration<double>(clock::now() - started).count(), final,
+                   produced, kinds);
+  };
   while (!stopping()) {
     std::this_thread::sleep_for(50ms);
     if (clock::now() >= next_progress) {
-      print_progress(counters_, std::chrono::duration<double>(clock::now() - started).count(),
-                     false);
-      next_progress += 5s;
+      progress(false);
+      next_progress += hooks_.progress_every;
     }
   }
   for (auto& t : threads)
@@ -724,7 +784,7 @@ int service::run() {
   }
   produce_stage_outputs();
   producer_->flush(2s);
-  print_progress(counters_, std::chrono::duration<double>(clock::now() - started).count(), true);
+  progress(true);
   if (fatal_.load()) {
     std::fprintf(stderr, "bulwark run: %s\n", fatal_reason_.c_str());
     return runtime_failure;
@@ -732,11 +792,8 @@ int service::run() {
   return ok;
 }
 
-} // namespace
-
-int run_command(const run_args& args) {
-  const auto loaded = load_config_and_rules(args.config);
-  if (!loaded) return bad_usage;
+int run_service(const loaded_config& loaded_cfg, bool relay, run_hooks hooks) {
+  const loaded_config* loaded = &loaded_cfg;
   const config::options& opts = loaded->opts;
   install_run_stop_handlers();
 
@@ -765,8 +822,101 @@ int run_command(const run_args& args) {
       return runtime_failure;
     }
   }
-  service s(*loaded, std::move(props), std::move(plan), args.relay);
+  if (hooks.on_started) hooks.on_started(props["bootstrap.servers"]);
+  service s(*loaded, std::move(props), std::move(plan), relay, std::move(hooks));
   return s.run();
+}
+
+} // namespace
+
+int run_command(const run_args& args) {
+  const auto loaded = load_config_and_rules(args.config);
+  if (!loaded) return bad_usage;
+  return run_service(*loaded, args.relay, run_hooks{});
+}
+
+} // namespace bulwark::app
+
+namespace bulwark::app {
+
+int demo_command(const demo_args& args) {
+  if (args.seconds < 1 || args.rate <= 0) {
+    std::fprintf(stderr, "bulwark demo: --seconds must be at least 1 and --rate above 0\n");
+    return bad_usage;
+  }
+  // The configuration the demo fleet matches (docs/loadgen.md): its signing
+  // key, its system prompts, short windows so that a 30 s run shows drift.
+  config::options o;
+  o.kafka.properties = {{"session.timeout.ms", "6000"},
+                        {"heartbeat.interval.ms", "500"},
+                        {"log_level", "3"},
+                        {"fetch.wait.max.ms", "10"}};
+  o.integrity.keys["k1"] = {config::key_source::kind::hex, std::string(loadgen::demo_key_hex)};
+  o.integrity.audit_key = "k1";
+  o.integrity.require_signature = {"srv-*"};
+  o.integrity.silence_after = std::chrono::seconds(8);
+  o.drift.key = {"/model"};
+  o.drift.window = std::chrono::seconds(2);
+  o.drift.reference_windows = 3;
+  o.drift.features = {{"/features/amount", config::drift_feature::type::numeric}};
+  for (auto& [name, text] : loadgen::fleet::system_prompts())
+    o.rules.system_prompts.push_back({name, "", text});
+  const auto loaded = compile_rules(std::move(o));
+  if (!loaded) return runtime_failure;
+
+  loadgen::run_options run;
+  loadgen::apply_preset("demo", run.fleet);
+  run.fleet.start = wall_clock_now();
+  run.rate = args.rate;
+  run.seconds = args.seconds;
+  std::atomic<std::uint64_t> produced{0};
+  std::atomic<bool> generator_stop{false};
+  std::thread generator, timer;
+  std::optional<std::string> generator_error;
+
+  run_hooks hooks;
+  hooks.progress_every = 1s;
+  hooks.produced = [&produced] { return produced.load(); };
+  hooks.on_started = [&](const std::string& bootstrap) {
+    generator = std::thread([&, bootstrap] {
+      auto p =
+          kafka::producer::make({{"bootstrap.servers", bootstrap}, {"log_level", "3"}}, nullptr);
+      if (auto* e = std::get_if<kafka::error>(&p)) {
+        generator_error = e->message;
+        return;
+      }
+      const auto out = loadgen::run_to_kafka(
+          run, std::get<kafka::producer>(p), generator_stop, {},
+          [&produced](const loadgen::run_stats& st) { produced.store(st.events); });
+      produced.store(out.stats.events);
+      if (out.error) generator_error = out.error;
+    });
+    // The run ends a few seconds after the fleet stops, once the rest drained.
+    timer = std::thread([&, seconds = args.seconds] {
+      const auto until = clock::now() + std::chrono::seconds(seconds + 4);
+      while (clock::now() < until && !stop_requested.load())
+        std::this_thread::sleep_for(50ms);
+      stop_requested.store(true);
+    });
+  };
+  std::printf("bulwark demo: a simulated fleet at %.0f events/s for %d s, with every attack "
+              "of SPEC §6 mixed in\n",
+              args.rate, args.seconds);
+  std::fflush(stdout);
+  const int rc = run_service(*loaded, false, std::move(hooks));
+  generator_stop.store(true);
+  stop_requested.store(true);
+  if (generator.joinable()) generator.join();
+  if (timer.joinable()) timer.join();
+  if (generator_error) {
+    std::fprintf(stderr, "bulwark demo: the fleet simulator: %s\n", generator_error->c_str());
+    return runtime_failure;
+  }
+  std::fprintf(stderr,
+               "bulwark demo: the fleet sent %llu events; the summary is the last "
+               "`bulwark run: stopped` line above\n",
+               static_cast<unsigned long long>(produced.load()));
+  return rc;
 }
 
 } // namespace bulwark::app

@@ -1,5 +1,7 @@
 #include "drift/settings.hpp"
 
+#include <algorithm>
+
 #include "drift/statistics.hpp"
 
 #include <cmath>
@@ -16,6 +18,9 @@ settings from_config(const config::drift_options& options) {
   s.event_time = options.event_time;
   s.key = options.key;
   s.window_ms = options.window.count();
+  // The default lateness (5 min) is also capped at 8 windows, so short
+  // windows (seconds, as in the demo) stay valid without a setting.
+  if (s.window_ms > 0) s.allowed_lateness_ms = std::min(s.allowed_lateness_ms, 8 * s.window_ms);
   s.reference_windows =
       options.reference_windows > 0 ? static_cast<std::uint32_t>(options.reference_windows) : 0;
   s.reference_file = options.reference_file;
