@@ -1,9 +1,8 @@
 #include "drift/settings.hpp"
 
-#include <algorithm>
-
 #include "drift/statistics.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
