@@ -93,6 +93,22 @@ struct run_counters {
   std::array<std::atomic<std::uint64_t>, 4> findings{};
 };
 
+/// One record per NDJSON line of `lines` (the stage's alerts or audit records),
+/// for `topic` and `partition`; the values view `lines`.
+void append_line_records(std::vector<kafka::outgoing>& out, const std::string& lines,
+                         const std::string& topic, int partition) {
+  for (std::size_t pos = 0; pos < lines.size();) {
+    const std::size_t nl = lines.find('\n', pos);
+    const std::size_t end = nl == std::string::npos ? lines.size() : nl;
+    kafka::outgoing o;
+    o.topic = topic;
+    o.partition = partition;
+    o.value = std::string_view(lines).substr(pos, end - pos);
+    out.push_back(o);
+    pos = end + 1;
+  }
+}
+
 /// What `bulwark demo` adds to the service.
 struct run_hooks {
   std::chrono::milliseconds progress_every{5000};
@@ -403,8 +419,8 @@ void worker::handle(const kafka::message& m) {
 
   // The stateful stage sees every record, one at a time across workers.
   std::optional<std::string_view> sig_header;
-  const std::vector<kafka::header> raw_headers = m.headers();
-  for (const auto& h : raw_headers)
+  std::vector<kafka::header> in_headers = m.headers();
+  for (const auto& h : in_headers)
     if (h.name == "bw-sig" && h.value) sig_header = h.value;
   if (!value || value->size() > max_bytes) facts_.reset(s_.spec_.size()), facts_.reason = reason;
   pipeline::stage_decision decision;
@@ -443,7 +459,6 @@ void worker::handle(const kafka::message& m) {
   // its values (a key may be an e-mail address, a header a bearer token).
   o.key = m.key();
   if (o.key && proc_.redact_side_text(*o.key, key_)) o.key = key_;
-  std::vector<kafka::header> in_headers = m.headers();
   header_values_.resize(in_headers.size());
   for (std::size_t i = 0; i < in_headers.size(); ++i)
     if (in_headers[i].value && proc_.redact_side_text(*in_headers[i].value, header_values_[i]))
@@ -475,21 +490,9 @@ void worker::handle(const kafka::message& m) {
 
   // Alerts and audit records this record raised are its outputs too.
   std::vector<kafka::outgoing> extra;
-  const auto add_lines = [&](const std::string& lines, const std::string& topic, int partition) {
-    for (std::size_t pos = 0; pos < lines.size();) {
-      const std::size_t nl = lines.find('\n', pos);
-      const std::size_t end = nl == std::string::npos ? lines.size() : nl;
-      kafka::outgoing e;
-      e.topic = topic;
-      e.partition = partition;
-      e.value = std::string_view(lines).substr(pos, end - pos);
-      extra.push_back(e);
-      pos = end + 1;
-    }
-  };
-  add_lines(side_alerts_, s_.cfg_.opts.kafka.alerts_topic, -1);
+  append_line_records(extra, side_alerts_, s_.cfg_.opts.kafka.alerts_topic, -1);
   // The chain is one ordered sequence: partition 0 of the audit topic.
-  add_lines(side_audit_, s_.cfg_.opts.kafka.audit_topic, 0);
+  append_line_records(extra, side_audit_, s_.cfg_.opts.kafka.audit_topic, 0);
 
   if (txn_producer_) {
     if (!txn_open_) {
@@ -677,22 +680,13 @@ void service::produce_stage_outputs() {
     stage_->outputs().clear();
     count_alert_kinds(alerts);
   }
-  const auto send = [&](const std::string& lines, const std::string& topic, int partition) {
-    for (std::size_t pos = 0; pos < lines.size();) {
-      const std::size_t nl = lines.find('\n', pos);
-      const std::size_t end = nl == std::string::npos ? lines.size() : nl;
-      kafka::outgoing o;
-      o.topic = topic;
-      o.partition = partition;
-      o.value = std::string_view(lines).substr(pos, end - pos);
-      for (int tries = 0;
-           producer_->produce(o) == kafka::produce_status::queue_full && tries < 1000; ++tries)
-        producer_->poll(5ms);
-      pos = end + 1;
-    }
-  };
-  send(alerts, cfg_.opts.kafka.alerts_topic, -1);
-  send(audit, cfg_.opts.kafka.audit_topic, 0);
+  std::vector<kafka::outgoing> records;
+  append_line_records(records, alerts, cfg_.opts.kafka.alerts_topic, -1);
+  append_line_records(records, audit, cfg_.opts.kafka.audit_topic, 0);
+  for (const auto& o : records)
+    for (int tries = 0; producer_->produce(o) == kafka::produce_status::queue_full && tries < 1000;
+         ++tries)
+      producer_->poll(5ms);
 }
 
 int service::run() {
