@@ -60,4 +60,9 @@ std::optional<error> validate(const engine_settings& s) {
   return std::nullopt;
 }
 
+engine_settings settings_from(const config::alerts_options& options) {
+  (void)options;
+  return engine_settings{};
+}
+
 } // namespace bulwark::alert

@@ -4,6 +4,7 @@
 /// everything here is this module's own, for the lead to expose under
 /// `alerts:`. Durations are milliseconds.
 #include "alert/rate.hpp"
+#include "config/options.hpp"
 #include "core/verdict.hpp"
 
 #include <array>
@@ -90,6 +91,10 @@ struct engine_settings {
 struct error {
   std::string message;
 };
+
+/// Settings from the configuration file's `alerts` section: every key that
+/// is set there overrides the default above (docs/configuration.md).
+engine_settings settings_from(const config::alerts_options& options);
 
 /// The first problem with `s`, naming the setting; nothing when valid.
 std::optional<error> validate(const engine_settings& s);

@@ -17,16 +17,19 @@ namespace {
 /// Alert lines, rendered as configured, appended to a buffer.
 class buffer_sink final : public alert::alert_sink {
 public:
-  buffer_sink(alert::output_format f, stage_outputs& out) : format_(f), out_(out) {}
+  buffer_sink(alert::output_format f, stage_outputs& out, alert::alert_sink* also)
+      : format_(f), out_(out), also_(also) {}
   void emit(const alert::alert& a) override {
     out_.alerts += alert::render(a, format_);
     out_.alerts += '\n';
     ++out_.alert_count;
+    if (also_ != nullptr) also_->emit(a);
   }
 
 private:
   alert::output_format format_;
   stage_outputs& out_;
+  alert::alert_sink* also_;
 };
 
 std::optional<double> number_of(const fact& f) {
@@ -110,7 +113,7 @@ detectors::make(const config::options& opts, const fact_spec& spec, options o) {
   d->integrity_.emplace(std::get<integrity::checker>(std::move(checker)));
 
   // Alerts.
-  alert::engine_settings as;
+  alert::engine_settings as = alert::settings_from(opts.alerts);
   auto engine = alert::engine::make(as);
   if (auto* e = std::get_if<alert::error>(&engine)) return "alerts: " + e->message;
   d->alerts_.emplace(std::get<alert::engine>(std::move(engine)));
@@ -118,7 +121,7 @@ detectors::make(const config::options& opts, const fact_spec& spec, options o) {
                                                    config::alerts_options::output_format::ocsf
                                                ? alert::output_format::ocsf
                                                : alert::output_format::bulwark,
-                                           d->out_);
+                                           d->out_, o.also);
 
   // Drift, when features are configured.
   if (!opts.drift.features.empty()) {

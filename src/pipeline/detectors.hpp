@@ -64,6 +64,9 @@ public:
   struct options {
     clock_mode clock = clock_mode::event_time;
     bool audit = false; ///< write the audit chain (scan --audit, run always)
+    /// A further sink every alert record also goes to (the Alertmanager
+    /// forwarder); it must not block. Not owned; outlives the stage.
+    alert::alert_sink* also = nullptr;
   };
 
   /// Builds every detector the configuration enables. An error names the
