@@ -1,6 +1,9 @@
 #include "alert/settings.hpp"
 
 #include "alert/sanitize.hpp"
+#include "core/alert_request.hpp"
+
+#include <algorithm>
 
 namespace bulwark::alert {
 namespace {
@@ -60,9 +63,46 @@ std::optional<error> validate(const engine_settings& s) {
   return std::nullopt;
 }
 
+namespace {
+
+timers overlay(timers base, const config::alert_timers& t) {
+  if (t.group_wait) base.group_wait = t.group_wait->count();
+  if (t.group_interval) base.group_interval = t.group_interval->count();
+  if (t.repeat_interval) base.repeat_interval = t.repeat_interval->count();
+  if (t.resolve_timeout) base.resolve_timeout = t.resolve_timeout->count();
+  return base;
+}
+
+budget budget_of(const config::alert_budget& b) {
+  return {b.burst, b.refill_every.count()};
+}
+
+} // namespace
+
 engine_settings settings_from(const config::alerts_options& options) {
-  (void)options;
-  return engine_settings{};
+  engine_settings s;
+  for (std::size_t i = 0; i < s.by_severity.size(); ++i)
+    s.by_severity[i] = overlay(s.by_severity[i], options.timers[i]);
+  for (const auto& [kind, t] : options.kinds) {
+    // A kind's unset timers are those of its severity.
+    const auto level = static_cast<std::size_t>(default_severity(kind));
+    s.by_kind.push_back({kind, overlay(s.by_severity[level], t)});
+  }
+  s.per_source = budget_of(options.per_source);
+  s.unverified = budget_of(options.unverified);
+  s.global = budget_of(options.global);
+  const auto& f = options.flood;
+  s.flood.window = f.window.count();
+  s.flood.enter_count = f.enter;
+  s.flood.exit_count = f.exit;
+  s.flood.quiet_for = f.quiet_for.count();
+  s.flood.update_interval = f.update_interval.count();
+  s.flood.top_n = f.top;
+  s.flood.source_slots = std::max(s.flood.source_slots, f.top);
+  s.limit.max_folds = options.max_alerts;
+  s.limit.max_priority_folds = options.max_alerts;
+  s.limit.max_budgets = options.max_sources;
+  return s;
 }
 
 } // namespace bulwark::alert

@@ -17,6 +17,7 @@
 #include "config/load.hpp"
 
 #include "config/readers.hpp"
+#include "core/alert_request.hpp"
 #include "core/verdict.hpp"
 
 #include <algorithm>
@@ -222,6 +223,30 @@ void read_reference(const value& v, drift_options& o) {
   o.reference_file = std::move(file);
 }
 
+/// Floors (or "large" thresholds) of the drift tests. PSI and the JS
+/// distance of two distributions are bounded; the shift of a mean quantile
+/// is at most 0.5.
+drift_floors read_floors(const value& v) {
+  drift_floors f;
+  read_mapping(v, {
+                      field("psi", f.psi, optional_of(real(0.0, 10.0))),
+                      field("js", f.js, optional_of(real(0.0, 1.0))),
+                      field("shift", f.shift, optional_of(real(0.0, 0.5))),
+                  });
+  return f;
+}
+
+/// Like read_floors, but every member is required (the section-wide values).
+auto complete_floors(drift_floors defaults) {
+  return [defaults](const value& v) {
+    drift_floors f = read_floors(v);
+    if (!f.psi) f.psi = defaults.psi;
+    if (!f.js) f.js = defaults.js;
+    if (!f.shift) f.shift = defaults.shift;
+    return f;
+  };
+}
+
 drift_feature read_feature(const value& v) {
   drift_feature f;
   read_mapping(v, {
@@ -230,19 +255,86 @@ drift_feature read_feature(const value& v) {
                                      choice<drift_feature::type>(
                                          {{"numeric", drift_feature::type::numeric},
                                           {"categorical", drift_feature::type::categorical}})),
+                      field("floors", f.floors, read_floors),
                   });
   return f;
 }
 
+drift_scale read_scale(const value& v) {
+  drift_scale sc;
+  read_mapping(v, {
+                      required_field("windows", sc.windows, integer<std::uint32_t>(2, 100'000)),
+                      field("step", sc.step, integer<std::uint32_t>(1, 100'000)),
+                  });
+  if (sc.windows % sc.step != 0)
+    v.fail(cat("step (", std::to_string(sc.step), ") must divide windows (",
+               std::to_string(sc.windows), ")"));
+  return sc;
+}
+
 drift_options read_drift(const value& v) {
   drift_options o;
-  read_mapping(v, {
-                      field("event_time", o.event_time, json_pointer),
-                      field("key", o.key, list_of(json_pointer, distinct_list)),
-                      field("window", o.window, positive_duration),
-                      {"reference", [&o](const value& r) { read_reference(r, o); }},
-                      field("features", o.features, list_of(read_feature, distinct_by("path"))),
-                  });
+  const drift_options defaults;
+  read_mapping(
+      v,
+      {
+          field("event_time", o.event_time, json_pointer),
+          field("key", o.key, list_of(json_pointer, distinct_list)),
+          field("window", o.window, positive_duration),
+          {"reference", [&o](const value& r) { read_reference(r, o); }},
+          field("features", o.features, list_of(read_feature, distinct_by("path"))),
+          field("allowed_lateness", o.allowed_lateness, optional_of(any_duration)),
+          field("max_keys", o.max_keys, integer<std::size_t>(1, 1'000'000)),
+          field("evict_idle_windows", o.evict_idle_windows, integer<std::uint32_t>(0, 1'000'000)),
+          field("scales", o.scales, list_of(read_scale)),
+          field("bins", o.bins, integer<std::uint32_t>(2, 1024)),
+          field("max_categories", o.max_categories, integer<std::uint32_t>(1, 4096)),
+          field("min_window_events", o.min_window_events, integer<std::uint64_t>(1, 1'000'000'000)),
+          field("min_pane_events", o.min_pane_events, integer<std::uint64_t>(1, 1'000'000'000)),
+          field("false_alarm_windows", o.false_alarm_windows, real(1.0, 1e12)),
+          field("floors", o.floors, complete_floors(defaults.floors)),
+          field("large", o.large, complete_floors(defaults.large)),
+          field("cusum_slack", o.cusum_slack, real(0.0, 10.0)),
+          field("repeat_windows", o.repeat_windows, integer<std::uint32_t>(1, 1'000'000)),
+      });
+  return o;
+}
+
+/// `integrity.keys`: key id -> a key source, optionally with a rotation
+/// window (`not_before` / `not_after`, RFC 3339, inclusive).
+void read_signing_keys(const value& keys, integrity_options& o) {
+  const std::vector<key_source::kind> any{key_source::kind::hex, key_source::kind::file,
+                                          key_source::kind::env};
+  for_each_entry(keys, [&](const std::string& id, int key_line, const value& entry) {
+    if (std::string why = key_id_problem(id); !why.empty())
+      throw failure{key_line, entry.path, std::move(why)};
+    key_window window;
+    o.keys.emplace(id, read_key_source(entry, any, &window));
+    if (window.not_before || window.not_after) o.key_windows.emplace(id, window);
+  });
+}
+
+poisoning_options read_poisoning(const value& v) {
+  poisoning_options o;
+  const present seen = read_mapping(
+      v, {
+             field("window", o.window, positive_duration),
+             field("min_peers", o.min_peers, integer<std::size_t>(3, 256)),
+             field("z_threshold", o.z_threshold, real(1.0, 1000.0)),
+             field("persistence", o.persistence, integer<std::size_t>(1, 64)),
+             field("persistence_lookback", o.persistence_lookback, integer<std::size_t>(1, 64)),
+             field("untrusted_for", o.untrusted_for, positive_duration),
+             field("rollback_min_z", o.rollback_min_z, real(0.1, 1000.0)),
+             field("non_negative", o.non_negative, list_of(non_empty_text, distinct_list)),
+             field("unit_interval", o.unit_interval, list_of(non_empty_text, distinct_list)),
+             field("higher_is_worse", o.higher_is_worse, list_of(non_empty_text, distinct_list)),
+             field("lower_is_worse", o.lower_is_worse, list_of(non_empty_text, distinct_list)),
+         });
+  if (o.persistence > o.persistence_lookback)
+    (seen.contains("persistence") ? seen.at("persistence") : seen.at("persistence_lookback"))
+        .fail(cat("persistence (", std::to_string(o.persistence),
+                  ") must not exceed persistence_lookback (",
+                  std::to_string(o.persistence_lookback), ")"));
   return o;
 }
 
@@ -252,7 +344,7 @@ integrity_options read_integrity(const value& v) {
       v,
       {
           field("event_time", o.event_time, json_pointer),
-          field("keys", o.keys, map_of(key_source_reader(), key_id_problem)),
+          {"keys", [&o](const value& keys) { read_signing_keys(keys, o); }},
           field("require_signature", o.require_signature, list_of(non_empty_text, distinct_list)),
           field("silence_after", o.silence_after, positive_duration),
           field("max_skew", o.max_skew, positive_duration),
@@ -260,7 +352,19 @@ integrity_options read_integrity(const value& v) {
           field("audit_key", o.audit_key, text),
           field("audit_signing_key", o.audit_signing_key,
                 key_source_reader({key_source::kind::file})),
+          field("reorder_tolerance", o.reorder_tolerance, integer<std::uint64_t>(0, 1'048'576)),
+          field("reset_max_seq", o.reset_max_seq, integer<std::uint64_t>(0, 1'000'000)),
+          field("watermark_quorum", o.watermark_quorum, integer<std::size_t>(1, 1000)),
+          field("max_sources", o.max_sources, integer<std::size_t>(1, 10'000'000)),
+          field("max_streams", o.max_streams, integer<std::size_t>(1, 10'000'000)),
+          field("max_epochs_per_source", o.max_epochs_per_source, integer<std::size_t>(1, 64)),
+          field("poisoning", o.poisoning, read_poisoning),
       });
+  // The bitmap must hold the tolerated stragglers and the newest number.
+  if (o.reorder_tolerance + 1 >= o.replay_window)
+    (seen.contains("reorder_tolerance") ? seen.at("reorder_tolerance") : seen.at("replay_window"))
+        .fail(cat("reorder_tolerance (", std::to_string(o.reorder_tolerance),
+                  ") must be below replay_window - 1 (", std::to_string(o.replay_window), ")"));
   const bool signing = o.audit_signing_key.from != key_source::kind::none;
   if (!o.audit_key.empty() && signing)
     seen.at("audit_signing_key")
@@ -283,6 +387,64 @@ integrity_options read_integrity(const value& v) {
   return o;
 }
 
+alert_timers read_timers(const value& v) {
+  alert_timers t;
+  read_mapping(v, {
+                      field("group_wait", t.group_wait, optional_of(any_duration)),
+                      field("group_interval", t.group_interval, optional_of(any_duration)),
+                      field("repeat_interval", t.repeat_interval, optional_of(any_duration)),
+                      field("resolve_timeout", t.resolve_timeout, optional_of(positive_duration)),
+                  });
+  return t;
+}
+
+std::array<alert_timers, 4> read_severity_timers(const value& v) {
+  std::array<alert_timers, 4> out;
+  for_each_entry(v, [&](const std::string& name, int key_line, const value& entry) {
+    const auto* it = std::find(severity_names.begin(), severity_names.end(), name);
+    if (it == severity_names.end())
+      throw failure{key_line, entry.path, cat("not a severity: use ", join(severity_names))};
+    out[static_cast<std::size_t>(it - severity_names.begin())] = read_timers(entry);
+  });
+  return out;
+}
+
+std::string alert_kind_problem(std::string_view name) {
+  const auto kinds = alert_kinds();
+  if (std::find(kinds.begin(), kinds.end(), name) != kinds.end()) return {};
+  return cat("not an alert kind: use one of ", join(kinds));
+}
+
+/// A budget; members left out keep `defaults` (each budget has its own).
+auto budget_reader(alert_budget defaults) {
+  return [defaults](const value& v) {
+    alert_budget b = defaults;
+    read_mapping(v, {
+                        field("burst", b.burst, integer<std::uint32_t>(1, 1'000'000)),
+                        field("refill_every", b.refill_every, positive_duration),
+                    });
+    return b;
+  };
+}
+
+alert_flood_options read_flood(const value& v) {
+  alert_flood_options f;
+  const present seen =
+      read_mapping(v, {
+                          field("window", f.window, positive_duration),
+                          field("enter", f.enter, integer<std::uint64_t>(1, 1'000'000'000)),
+                          field("exit", f.exit, integer<std::uint64_t>(0, 1'000'000'000)),
+                          field("quiet_for", f.quiet_for, any_duration),
+                          field("update_interval", f.update_interval, any_duration),
+                          field("top", f.top, integer<std::size_t>(1, 64)),
+                      });
+  if (f.exit >= f.enter)
+    (seen.contains("exit") ? seen.at("exit") : seen.at("enter"))
+        .fail(cat("exit (", std::to_string(f.exit), ") must be below enter (",
+                  std::to_string(f.enter), ")"));
+  return f;
+}
+
 alerts_options read_alerts(const value& v) {
   alerts_options o;
   using format = alerts_options::output_format;
@@ -290,6 +452,14 @@ alerts_options read_alerts(const value& v) {
                       field("format", o.format,
                             choice<format>({{"bulwark", format::bulwark}, {"ocsf", format::ocsf}})),
                       field("alertmanager", o.alertmanager, http_url_or_empty),
+                      field("timers", o.timers, read_severity_timers),
+                      field("kinds", o.kinds, map_of(read_timers, alert_kind_problem)),
+                      field("per_source", o.per_source, budget_reader(o.per_source)),
+                      field("unverified", o.unverified, budget_reader(o.unverified)),
+                      field("global", o.global, budget_reader(o.global)),
+                      field("flood", o.flood, read_flood),
+                      field("max_alerts", o.max_alerts, integer<std::size_t>(1, 1'000'000)),
+                      field("max_sources", o.max_sources, integer<std::size_t>(1, 1'000'000)),
                   });
   return o;
 }

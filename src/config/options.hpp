@@ -67,10 +67,25 @@ struct policy {
   std::string action; ///< tag | hash | mask | drop | defuse
 };
 
+/// Effect-size floors of the drift tests: a change smaller than these is not
+/// alerted however significant. Unset members fall back to the section's.
+struct drift_floors {
+  std::optional<double> psi;
+  std::optional<double> js;
+  std::optional<double> shift; ///< |mean of u - 0.5|, u = the reference quantile
+};
+
 struct drift_feature {
   std::string path;
   enum class type : std::uint8_t { numeric, categorical };
   type kind = type::numeric;
+  drift_floors floors{}; ///< per-feature overrides of `drift.floors`
+};
+
+/// A longer scale: the last `windows` windows, evaluated every `step` windows.
+struct drift_scale {
+  std::uint32_t windows = 24;
+  std::uint32_t step = 1;
 };
 
 struct drift_options {
@@ -80,12 +95,52 @@ struct drift_options {
   int reference_windows = 24; ///< reference: {windows: N}
   std::string reference_file; ///< reference: {file: PATH}; when set, windows is unused
   std::vector<drift_feature> features;
+
+  // Beyond SPEC §2 (docs/configuration.md, docs/drift.md).
+  /// Events this far behind the newest window still count; unset: 5m, at most 8 windows.
+  std::optional<duration> allowed_lateness;
+  std::size_t max_keys = 256;
+  std::uint32_t evict_idle_windows = 0;
+  std::vector<drift_scale> scales{{24, 1}, {168, 24}};
+  std::uint32_t bins = 32;
+  std::uint32_t max_categories = 32;
+  std::uint64_t min_window_events = 100;
+  std::uint64_t min_pane_events = 30;
+  double false_alarm_windows = 100'000;
+  drift_floors floors{0.10, 0.10, 0.014};
+  drift_floors large{0.25, 0.18, 0.138}; ///< severity high at or above
+  double cusum_slack = 0.5;
+  std::uint32_t repeat_windows = 24;
+};
+
+/// When a signing key may be used (inclusive bounds, epoch milliseconds).
+struct key_window {
+  std::optional<std::int64_t> not_before;
+  std::optional<std::int64_t> not_after;
+};
+
+/// Peer comparison of metric events (`integrity.poisoning`).
+struct poisoning_options {
+  duration window = std::chrono::minutes(1);
+  std::size_t min_peers = 4;
+  double z_threshold = 6.0;
+  std::size_t persistence = 2;
+  std::size_t persistence_lookback = 5;
+  duration untrusted_for = std::chrono::hours(1);
+  double rollback_min_z = 2.0;
+  std::vector<std::string> non_negative{"*latency*", "*_ms", "*_seconds", "*duration*"};
+  std::vector<std::string> unit_interval{"*error_rate*", "*err_rate*",  "*failure_rate*",
+                                         "*accuracy*",   "*precision*", "*recall*"};
+  std::vector<std::string> higher_is_worse{"*latency*", "*_ms",      "*_seconds", "*duration*",
+                                           "*error*",   "*failure*", "*loss*"};
+  std::vector<std::string> lower_is_worse{"*accuracy*", "*precision*", "*recall*", "*auc*", "*f1*"};
 };
 
 struct integrity_options {
   std::string event_time = "/ts";
-  std::map<std::string, key_source> keys;     ///< key id -> source
-  std::vector<std::string> require_signature; ///< source name patterns (`*` wildcard)
+  std::map<std::string, key_source> keys;        ///< key id -> source
+  std::map<std::string, key_window> key_windows; ///< key id -> rotation window (keys.<id>.not_*)
+  std::vector<std::string> require_signature;    ///< source name patterns (`*` wildcard)
   duration silence_after = std::chrono::minutes(5);
   duration max_skew = std::chrono::minutes(2);
   std::size_t replay_window = 1024;
@@ -94,12 +149,59 @@ struct integrity_options {
   /// is empty only when there are no keys or `audit_signing_key` is set.
   std::string audit_key;
   key_source audit_signing_key; ///< {file: key.pem}: Ed25519 instead of HMAC
+
+  // Beyond SPEC §2 (docs/configuration.md, docs/integrity.md).
+  std::uint64_t reorder_tolerance = 64; ///< numbers this far behind the newest are not a gap yet
+  std::uint64_t reset_max_seq = 16;     ///< a restart at or below this without a new epoch: reset
+  std::size_t watermark_quorum = 3;     ///< sources that must agree before the watermark moves
+  std::size_t max_sources = 16384;
+  std::size_t max_streams = 16384;
+  std::size_t max_epochs_per_source = 4;
+  poisoning_options poisoning;
 };
+
+/// Alertmanager-like timers of one severity or kind; unset members keep the
+/// severity's (for a kind) or the built-in default (for a severity).
+struct alert_timers {
+  std::optional<duration> group_wait;
+  std::optional<duration> group_interval;
+  std::optional<duration> repeat_interval; ///< 0: never re-emitted
+  std::optional<duration> resolve_timeout;
+};
+
+/// A token bucket: `burst` records at once, then one per `refill_every`.
+struct alert_budget {
+  std::uint32_t burst = 10;
+  duration refill_every = std::chrono::seconds(6);
+};
+
+struct alert_flood_options {
+  duration window = std::chrono::seconds(10);
+  std::uint64_t enter = 200; ///< noise findings in the window that start a flood
+  std::uint64_t exit = 50;   ///< ... and below which it may end
+  duration quiet_for = std::chrono::minutes(1);
+  duration update_interval = std::chrono::seconds(30);
+  std::size_t top = 10; ///< sources and kinds named
+};
+
+/// The four severities, in order.
+inline constexpr std::array<std::string_view, 4> severity_names{"low", "medium", "high",
+                                                                "critical"};
 
 struct alerts_options {
   enum class output_format : std::uint8_t { bulwark, ocsf };
   output_format format = output_format::bulwark;
   std::string alertmanager; ///< base URL, empty: off
+
+  // Beyond SPEC §2 (docs/configuration.md, docs/alerts.md).
+  std::array<alert_timers, 4> timers;        ///< by severity (low … critical)
+  std::map<std::string, alert_timers> kinds; ///< by alert kind
+  alert_budget per_source{10, std::chrono::seconds(6)};
+  alert_budget unverified{10, std::chrono::seconds(6)};
+  alert_budget global{100, std::chrono::seconds(1)};
+  alert_flood_options flood;
+  std::size_t max_alerts = 2048;  ///< low/medium alerts tracked for folding (and high/critical)
+  std::size_t max_sources = 4096; ///< per-source budgets tracked
 };
 
 struct http_options {

@@ -4,12 +4,14 @@
 /// for mappings, lists and maps. Private to src/config/ (yaml-cpp stays inside
 /// this module). See load.cpp for the invariants they keep.
 #include "config/load.hpp"
+#include "core/time.hpp"
 #include "core/verdict.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -233,6 +235,13 @@ template <class T> auto integer(std::int64_t lo, std::int64_t hi) {
   };
 }
 
+/// A bound for an error reason: shortest form that reads back the same.
+inline std::string number_text(double n) {
+  char buffer[32];
+  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, n);
+  return ec == std::errc{} ? std::string(buffer, end) : std::string("?");
+}
+
 inline std::string size_text(std::uint64_t bytes) {
   for (const auto& [unit, factor] : {std::pair{"GiB", gib}, {"MiB", mib}, {"KiB", kib}})
     if (bytes % factor == 0) return cat(std::to_string(bytes / factor), unit);
@@ -252,12 +261,46 @@ inline auto byte_size(std::uint64_t lo, std::uint64_t hi) {
   };
 }
 
-inline duration positive_duration(const value& v) {
+/// A duration; 0 allowed (`0s`).
+inline duration any_duration(const value& v) {
   const std::string& s = scalar_of(v, "a duration");
   const auto d = parse_duration(s);
   if (!d) v.fail(cat("not a duration (use 90s, 5m, 1h, 1d), got ", shown(s)));
-  if (d->count() == 0) v.fail("must be greater than 0");
   return *d;
+}
+
+inline duration positive_duration(const value& v) {
+  const duration d = any_duration(v);
+  if (d.count() == 0) v.fail("must be greater than 0");
+  return d;
+}
+
+/// The optional form of a reader, for keys whose absence means "inherit".
+template <class Read> auto optional_of(Read read) {
+  return [read](const value& v) { return std::optional(read(v)); };
+}
+
+/// A finite decimal number in [lo, hi] (an exponent is allowed: 1e-3).
+inline auto real(double lo, double hi) {
+  return [lo, hi](const value& v) -> double {
+    const std::string& s = scalar_of(v, "a number");
+    double n = 0;
+    const char* const end = s.data() + s.size();
+    const auto [stop, ec] = std::from_chars(s.data(), end, n);
+    if (ec != std::errc{} || stop != end || !std::isfinite(n))
+      v.fail(cat("expected a number, got ", shown(s)));
+    if (n < lo || n > hi)
+      v.fail(cat("must be between ", number_text(lo), " and ", number_text(hi), ", got ", s));
+    return n;
+  };
+}
+
+/// An RFC 3339 time (2026-11-27T00:00:00Z), as epoch milliseconds.
+inline std::int64_t rfc3339_time(const value& v) {
+  const std::string& s = scalar_of(v, "an RFC 3339 time");
+  const auto t = parse_rfc3339(s);
+  if (!t) v.fail(cat("not an RFC 3339 time (e.g. 2026-11-27T00:00:00Z), got ", shown(s)));
+  return *t;
 }
 
 /// One of a fixed set of names, mapped to a T.
@@ -522,42 +565,59 @@ inline void check_hex_key(const value& at, std::string_view hex) {
   if (hex.size() < min_digits) at.fail("must be at least 32 hex digits (16 bytes)");
 }
 
-/// Where a key comes from: {hex: "..."}, {file: PATH} or {env: VAR}, limited to `allowed`.
+/// Where a key comes from: {hex: "..."}, {file: PATH} or {env: VAR}, limited
+/// to `allowed`. With `window`, the mapping may also hold a rotation window
+/// (`not_before` / `not_after`, RFC 3339), stored there.
+inline key_source read_key_source(const value& v, const std::vector<key_source::kind>& allowed,
+                                  key_window* window = nullptr) {
+  std::vector<std::string> forms;
+  forms.reserve(allowed.size());
+  for (const auto kind : allowed)
+    forms.push_back(key_source_form(kind));
+  // Not echoed: a scalar here is most likely the key itself.
+  if (!v.node.IsNull() && !v.node.IsMap())
+    v.fail(cat("expected a key source (", join(forms, " or "), "), got ", kind_of(v.node)));
+  std::string hex;
+  std::string file;
+  std::string env;
+  key_window unused;
+  key_window& w = window != nullptr ? *window : unused;
+  const present seen =
+      window != nullptr
+          ? read_mapping(v, {field("hex", hex, text), field("file", file, text),
+                             field("env", env, text),
+                             field("not_before", w.not_before, optional_of(rfc3339_time)),
+                             field("not_after", w.not_after, optional_of(rfc3339_time))})
+          : read_mapping(
+                v, {field("hex", hex, text), field("file", file, text), field("env", env, text)});
+  exactly_one_of(v, seen, {"hex", "file", "env"});
+
+  key_source out;
+  if (seen.contains("hex")) {
+    check_hex_key(seen.at("hex"), hex);
+    out = {key_source::kind::hex, std::move(hex)};
+  } else if (seen.contains("file")) {
+    if (file.empty()) seen.at("file").fail("must not be empty");
+    out = {key_source::kind::file, std::move(file)};
+  } else {
+    if (!is_env_name(env))
+      seen.at("env").fail(cat("not a valid environment variable name (letters, digits and _, "
+                              "not starting with a digit), got ",
+                              shown(env)));
+    out = {key_source::kind::env, std::move(env)};
+  }
+  if (std::find(allowed.begin(), allowed.end(), out.from) == allowed.end())
+    v.fail(cat("only ", join(forms, " or "), " is accepted here"));
+  if (w.not_before && w.not_after && *w.not_before > *w.not_after)
+    v.fail("not_before is after not_after");
+  return out;
+}
+
 inline auto key_source_reader(std::initializer_list<key_source::kind> allowed_kinds = {
                                   key_source::kind::hex, key_source::kind::file,
                                   key_source::kind::env}) {
   return [allowed = std::vector(allowed_kinds)](const value& v) -> key_source {
-    std::vector<std::string> forms;
-    forms.reserve(allowed.size());
-    for (const auto kind : allowed)
-      forms.push_back(key_source_form(kind));
-    // Not echoed: a scalar here is most likely the key itself.
-    if (!v.node.IsNull() && !v.node.IsMap())
-      v.fail(cat("expected a key source (", join(forms, " or "), "), got ", kind_of(v.node)));
-    std::string hex;
-    std::string file;
-    std::string env;
-    const present seen = read_mapping(
-        v, {field("hex", hex, text), field("file", file, text), field("env", env, text)});
-    exactly_one_of(v, seen, {"hex", "file", "env"});
-
-    key_source out;
-    if (seen.contains("hex")) {
-      check_hex_key(seen.at("hex"), hex);
-      out = {key_source::kind::hex, std::move(hex)};
-    } else if (seen.contains("file")) {
-      if (file.empty()) seen.at("file").fail("must not be empty");
-      out = {key_source::kind::file, std::move(file)};
-    } else {
-      if (!is_env_name(env))
-        seen.at("env").fail(cat("not a valid environment variable name (letters, digits and _, "
-                                "not starting with a digit), got ",
-                                shown(env)));
-      out = {key_source::kind::env, std::move(env)};
-    }
-    if (std::find(allowed.begin(), allowed.end(), out.from) == allowed.end())
-      v.fail(cat("only ", join(forms, " or "), " is accepted here"));
-    return out;
+    return read_key_source(v, allowed);
   };
 }
 

@@ -6,6 +6,7 @@
 #include "core/verdict.hpp"
 
 #include <cstdint>
+#include <span>
 #include <string>
 
 namespace bulwark {
@@ -32,6 +33,9 @@ struct alert_request {
   timestamp_ms at = 0;        ///< event time in `scan`, wall clock in `run`
   input_ref ref;
 };
+
+/// Every alert kind bulwark emits (SPEC §6, plus `dlq`), in severity order.
+std::span<const std::string_view> alert_kinds() noexcept;
 
 /// SPEC §6 default severity of a kind; medium for kinds it does not list.
 severity default_severity(std::string_view kind) noexcept;

@@ -17,9 +17,13 @@ settings from_config(const config::drift_options& options) {
   s.event_time = options.event_time;
   s.key = options.key;
   s.window_ms = options.window.count();
-  // The default lateness (5 min) is also capped at 8 windows, so short
-  // windows (seconds, as in the demo) stay valid without a setting.
-  if (s.window_ms > 0) s.allowed_lateness_ms = std::min(s.allowed_lateness_ms, 8 * s.window_ms);
+  if (options.allowed_lateness) {
+    s.allowed_lateness_ms = options.allowed_lateness->count();
+  } else if (s.window_ms > 0) {
+    // The default lateness (5 min) is also capped at 8 windows, so short
+    // windows (seconds, as in the demo) stay valid without a setting.
+    s.allowed_lateness_ms = std::min(s.allowed_lateness_ms, 8 * s.window_ms);
+  }
   s.reference_windows =
       options.reference_windows > 0 ? static_cast<std::uint32_t>(options.reference_windows) : 0;
   s.reference_file = options.reference_file;
@@ -29,8 +33,29 @@ settings from_config(const config::drift_options& options) {
     spec.path = f.path;
     spec.type = f.kind == config::drift_feature::type::numeric ? feature_type::numeric
                                                                : feature_type::categorical;
+    spec.psi_floor = f.floors.psi;
+    spec.js_floor = f.floors.js;
+    spec.u_shift_floor = f.floors.shift;
     s.features.push_back(std::move(spec));
   }
+  s.max_keys = options.max_keys;
+  s.evict_idle_windows = options.evict_idle_windows;
+  s.scales.clear();
+  for (const auto& sc : options.scales)
+    s.scales.push_back({sc.windows, sc.step});
+  s.numeric_bins = options.bins;
+  s.max_categories = options.max_categories;
+  s.min_window_events = options.min_window_events;
+  s.min_pane_events = options.min_pane_events;
+  s.false_alarm_windows = options.false_alarm_windows;
+  s.psi_floor = options.floors.psi.value_or(s.psi_floor);
+  s.js_floor = options.floors.js.value_or(s.js_floor);
+  s.u_shift_floor = options.floors.shift.value_or(s.u_shift_floor);
+  s.psi_large = options.large.psi.value_or(s.psi_large);
+  s.js_large = options.large.js.value_or(s.js_large);
+  s.u_shift_large = options.large.shift.value_or(s.u_shift_large);
+  s.cusum_slack = options.cusum_slack;
+  s.repeat_windows = options.repeat_windows;
   return s;
 }
 

@@ -73,6 +73,24 @@ checker_settings settings_from(const config::integrity_options& opts) {
   s.silence_after = opts.silence_after.count();
   s.max_skew = opts.max_skew.count();
   s.replay_window = opts.replay_window;
+  s.reorder_tolerance = opts.reorder_tolerance;
+  s.reset_max_seq = opts.reset_max_seq;
+  s.watermark_quorum = opts.watermark_quorum;
+  s.max_sources = opts.max_sources;
+  s.max_streams = opts.max_streams;
+  s.max_epochs_per_source = opts.max_epochs_per_source;
+  const auto& p = opts.poisoning;
+  s.poisoning.window = p.window.count();
+  s.poisoning.min_peers = p.min_peers;
+  s.poisoning.z_threshold = p.z_threshold;
+  s.poisoning.persistence = p.persistence;
+  s.poisoning.persistence_lookback = p.persistence_lookback;
+  s.poisoning.untrusted_for = p.untrusted_for.count();
+  s.poisoning.rollback_min_z = p.rollback_min_z;
+  s.poisoning.non_negative = p.non_negative;
+  s.poisoning.unit_interval = p.unit_interval;
+  s.poisoning.higher_is_worse = p.higher_is_worse;
+  s.poisoning.lower_is_worse = p.lower_is_worse;
   return s;
 }
 

@@ -101,7 +101,10 @@ detectors::make(const config::options& opts, const fact_spec& spec, options o) {
   d->input_topics_ = opts.kafka.inputs;
 
   // Integrity: keys, sequences, silence, skew, poisoning.
-  auto ring = integrity::key_ring::load(opts.integrity.keys, {}, opts.base_dir);
+  std::map<std::string, integrity::key_validity> windows;
+  for (const auto& [kid, w] : opts.integrity.key_windows)
+    windows.emplace(kid, integrity::key_validity{w.not_before, w.not_after});
+  auto ring = integrity::key_ring::load(opts.integrity.keys, windows, opts.base_dir);
   if (auto* e = std::get_if<integrity::key_ring_error>(&ring))
     return "integrity.keys: " + e->reason;
   integrity::checker_settings cs = integrity::settings_from(opts.integrity);

@@ -82,8 +82,30 @@ std::string dump(const options& o) {
   s << d.event_time << ';';
   list(d.key);
   s << d.window.count() << ';' << d.reference_windows << ';' << d.reference_file << ';';
-  for (const auto& f : d.features)
+  const auto opt = [&](const auto& v) {
+    if (v)
+      s << *v << ',';
+    else
+      s << "unset,";
+  };
+  const auto floors = [&](const drift_floors& f) {
+    opt(f.psi);
+    opt(f.js);
+    opt(f.shift);
+  };
+  for (const auto& f : d.features) {
     s << f.path << '=' << static_cast<int>(f.kind) << ',';
+    floors(f.floors);
+  }
+  opt(d.allowed_lateness ? std::optional(d.allowed_lateness->count()) : std::nullopt);
+  s << d.max_keys << ';' << d.evict_idle_windows << ';';
+  for (const auto& sc : d.scales)
+    s << sc.windows << '/' << sc.step << ',';
+  s << d.bins << ';' << d.max_categories << ';' << d.min_window_events << ';' << d.min_pane_events
+    << ';' << d.false_alarm_windows << ';';
+  floors(d.floors);
+  floors(d.large);
+  s << d.cusum_slack << ';' << d.repeat_windows << ';';
   const auto& i = o.integrity;
   s << i.event_time << ';';
   for (const auto& [id, source] : i.keys)
@@ -91,8 +113,39 @@ std::string dump(const options& o) {
   list(i.require_signature);
   s << i.silence_after.count() << ';' << i.max_skew.count() << ';' << i.replay_window << ';'
     << i.audit_key << ';' << describe(i.audit_signing_key) << ';';
-  s << static_cast<int>(o.alerts.format) << ';' << o.alerts.alertmanager << ';' << o.http.listen
-    << ';' << o.base_dir;
+  for (const auto& [id, w] : i.key_windows) {
+    s << id << '=';
+    opt(w.not_before);
+    opt(w.not_after);
+  }
+  s << i.reorder_tolerance << ';' << i.reset_max_seq << ';' << i.watermark_quorum << ';'
+    << i.max_sources << ';' << i.max_streams << ';' << i.max_epochs_per_source << ';';
+  const auto& p = i.poisoning;
+  s << p.window.count() << ';' << p.min_peers << ';' << p.z_threshold << ';' << p.persistence << ';'
+    << p.persistence_lookback << ';' << p.untrusted_for.count() << ';' << p.rollback_min_z << ';';
+  list(p.non_negative);
+  list(p.unit_interval);
+  list(p.higher_is_worse);
+  list(p.lower_is_worse);
+  s << static_cast<int>(o.alerts.format) << ';' << o.alerts.alertmanager << ';';
+  const auto timers = [&](const alert_timers& t) {
+    for (const auto* member :
+         {&t.group_wait, &t.group_interval, &t.repeat_interval, &t.resolve_timeout})
+      opt(*member ? std::optional((*member)->count()) : std::nullopt);
+  };
+  for (const auto& t : o.alerts.timers)
+    timers(t);
+  for (const auto& [kind, t] : o.alerts.kinds) {
+    s << kind << '=';
+    timers(t);
+  }
+  for (const auto* b : {&o.alerts.per_source, &o.alerts.unverified, &o.alerts.global})
+    s << b->burst << '/' << b->refill_every.count() << ',';
+  const auto& fl = o.alerts.flood;
+  s << fl.window.count() << ';' << fl.enter << ';' << fl.exit << ';' << fl.quiet_for.count() << ';'
+    << fl.update_interval.count() << ';' << fl.top << ';' << o.alerts.max_alerts << ';'
+    << o.alerts.max_sources << ';';
+  s << o.http.listen << ';' << o.base_dir;
   return s.str();
 }
 
@@ -748,6 +801,203 @@ TEST_F(ConfigFiles, ARelativePathGivesAnAbsoluteBaseDirSoALaterChdirCannotMoveIt
   ASSERT_TRUE(std::holds_alternative<options>(result));
   EXPECT_EQ(std::get<options>(result).base_dir,
             std::filesystem::weakly_canonical(dir_ / "sub").string());
+}
+
+// ---------------------------------------------------------------------------
+// Settings beyond SPEC §2: drift, integrity, alerts
+
+TEST(ConfigExtras, DriftSettingsLandInTheirFields) {
+  const options o = loads(R"(drift:
+  window: 10m
+  features:
+    - {path: /score, type: numeric, floors: {psi: 0.2}}
+    - {path: /country, type: categorical}
+  allowed_lateness: 0s
+  max_keys: 10
+  evict_idle_windows: 48
+  scales: [{windows: 6, step: 2}, {windows: 144}]
+  bins: 16
+  max_categories: 8
+  min_window_events: 50
+  min_pane_events: 10
+  false_alarm_windows: 1e4
+  floors: {js: 0.05}
+  large: {psi: 0.5, js: 0.3, shift: 0.2}
+  cusum_slack: 0.25
+  repeat_windows: 6
+)");
+  const drift_options& d = o.drift;
+  ASSERT_EQ(d.features.size(), 2U);
+  EXPECT_EQ(d.features[0].floors.psi, 0.2);
+  EXPECT_FALSE(d.features[0].floors.js);
+  EXPECT_FALSE(d.features[1].floors.psi);
+  ASSERT_TRUE(d.allowed_lateness);
+  EXPECT_EQ(*d.allowed_lateness, 0ms);
+  EXPECT_EQ(d.max_keys, 10U);
+  EXPECT_EQ(d.evict_idle_windows, 48U);
+  ASSERT_EQ(d.scales.size(), 2U);
+  EXPECT_EQ(d.scales[0].windows, 6U);
+  EXPECT_EQ(d.scales[0].step, 2U);
+  EXPECT_EQ(d.scales[1].windows, 144U);
+  EXPECT_EQ(d.scales[1].step, 1U);
+  EXPECT_EQ(d.bins, 16U);
+  EXPECT_EQ(d.max_categories, 8U);
+  EXPECT_EQ(d.min_window_events, 50U);
+  EXPECT_EQ(d.min_pane_events, 10U);
+  EXPECT_EQ(d.false_alarm_windows, 1e4);
+  // A floor left out of the section keeps its default.
+  EXPECT_EQ(d.floors.psi, 0.10);
+  EXPECT_EQ(d.floors.js, 0.05);
+  EXPECT_EQ(d.floors.shift, 0.014);
+  EXPECT_EQ(d.large.psi, 0.5);
+  EXPECT_EQ(d.cusum_slack, 0.25);
+  EXPECT_EQ(d.repeat_windows, 6U);
+}
+
+TEST(ConfigExtras, DriftSettingsAreChecked) {
+  EXPECT_TRUE(fails_at("drift:\n  scales: [{windows: 10, step: 3}]\n", 2, "drift.scales[0]",
+                       "step (3) must divide windows (10)"));
+  EXPECT_TRUE(fails_at("drift:\n  scales: [{step: 3}]\n", 2, "drift.scales[0].windows",
+                       "required key is missing"));
+  EXPECT_TRUE(fails_at("drift:\n  bins: 1\n", 2, "drift.bins", "between 2 and 1024"));
+  EXPECT_TRUE(fails_at("drift:\n  floors: {psi: -0.1}\n", 2, "drift.floors.psi", "between 0"));
+  EXPECT_TRUE(fails_at("drift:\n  floors: {shift: 0.7}\n", 2, "drift.floors.shift", "and 0.5"));
+  EXPECT_TRUE(fails_at("drift:\n  cusum_slack: lots\n", 2, "drift.cusum_slack",
+                       "expected a number, got \"lots\""));
+  EXPECT_TRUE(fails_at("drift:\n  false_alarm_windows: .nan\n", 2, "drift.false_alarm_windows",
+                       "expected a number"));
+  EXPECT_TRUE(
+      fails_at("drift:\n  allowed_lateness: 5\n", 2, "drift.allowed_lateness", "not a duration"));
+  EXPECT_TRUE(fails_at("drift:\n  features:\n    - {path: /a, type: numeric, floors: {psy: 1}}\n",
+                       3, "drift.features[0].floors.psy", "psi"));
+}
+
+TEST(ConfigExtras, IntegritySettingsLandInTheirFields) {
+  const options o = loads(R"(integrity:
+  keys:
+    old: {env: OLD_KEY, not_after: "2026-11-30T00:00:00Z"}
+    new: {env: NEW_KEY, not_before: "2026-11-28T00:00:00Z"}
+    plain: {env: PLAIN_KEY}
+  replay_window: 2048
+  reorder_tolerance: 128
+  reset_max_seq: 4
+  watermark_quorum: 5
+  max_sources: 100
+  max_streams: 200
+  max_epochs_per_source: 2
+  poisoning:
+    window: 5m
+    min_peers: 5
+    z_threshold: 4.5
+    persistence: 3
+    persistence_lookback: 6
+    untrusted_for: 2h
+    rollback_min_z: 1.5
+    non_negative: ["*latency*"]
+    unit_interval: ["*rate*"]
+    higher_is_worse: ["*latency*"]
+    lower_is_worse: ["*accuracy*"]
+)");
+  const integrity_options& i = o.integrity;
+  ASSERT_EQ(i.keys.size(), 3U);
+  EXPECT_EQ(i.keys.at("old").value, "OLD_KEY");
+  EXPECT_EQ(i.keys.at("new").from, key_source::kind::env);
+  ASSERT_EQ(i.key_windows.size(), 2U); // `plain` has none
+  EXPECT_FALSE(i.key_windows.at("old").not_before);
+  EXPECT_EQ(i.key_windows.at("old").not_after, 1'795'996'800'000); // 2026-11-30T00:00:00Z
+  EXPECT_EQ(i.key_windows.at("new").not_before, 1'795'824'000'000);
+  EXPECT_FALSE(i.key_windows.at("new").not_after);
+  EXPECT_EQ(i.audit_key, "old"); // the first key in file order, windows or not
+  EXPECT_EQ(i.reorder_tolerance, 128U);
+  EXPECT_EQ(i.reset_max_seq, 4U);
+  EXPECT_EQ(i.watermark_quorum, 5U);
+  EXPECT_EQ(i.max_sources, 100U);
+  EXPECT_EQ(i.max_streams, 200U);
+  EXPECT_EQ(i.max_epochs_per_source, 2U);
+  EXPECT_EQ(i.poisoning.window, 5min);
+  EXPECT_EQ(i.poisoning.min_peers, 5U);
+  EXPECT_EQ(i.poisoning.z_threshold, 4.5);
+  EXPECT_EQ(i.poisoning.persistence, 3U);
+  EXPECT_EQ(i.poisoning.persistence_lookback, 6U);
+  EXPECT_EQ(i.poisoning.untrusted_for, 2h);
+  EXPECT_EQ(i.poisoning.rollback_min_z, 1.5);
+  EXPECT_EQ(i.poisoning.unit_interval, std::vector<std::string>{"*rate*"});
+}
+
+TEST(ConfigExtras, IntegritySettingsAreChecked) {
+  EXPECT_TRUE(fails_at("integrity:\n  keys:\n    k1: {env: K, not_before: tomorrow}\n", 3,
+                       "integrity.keys.k1.not_before", "not an RFC 3339 time"));
+  EXPECT_TRUE(
+      fails_at("integrity:\n  keys:\n    k1: {env: K, not_before: \"2026-12-01T00:00:00Z\", "
+               "not_after: \"2026-11-01T00:00:00Z\"}\n",
+               3, "integrity.keys.k1", "not_before is after not_after"));
+  // The rest of the entry is still a key source, with its own checks.
+  EXPECT_TRUE(fails_at("integrity:\n  keys:\n    k1: {not_after: \"2026-11-01T00:00:00Z\"}\n", 3,
+                       "integrity.keys.k1", "exactly one of"));
+  EXPECT_TRUE(fails_at("integrity:\n  keys:\n    k1: {env: K, colour: red}\n", 3,
+                       "integrity.keys.k1.colour", "unknown key"));
+  EXPECT_TRUE(fails_at("integrity:\n  keys:\n    \"a:b\": {env: K}\n", 3, "integrity.keys.a:b",
+                       "a key id must be"));
+  EXPECT_TRUE(fails_at("integrity:\n  replay_window: 64\n  reorder_tolerance: 63\n", 3,
+                       "integrity.reorder_tolerance", "must be below replay_window - 1 (64)"));
+  EXPECT_TRUE(fails_at("integrity:\n  poisoning: {min_peers: 2}\n", 2,
+                       "integrity.poisoning.min_peers", "between 3 and 256"));
+  EXPECT_TRUE(fails_at("integrity:\n  poisoning: {persistence: 6}\n", 2,
+                       "integrity.poisoning.persistence",
+                       "must not exceed persistence_lookback (5)"));
+}
+
+TEST(ConfigExtras, AlertSettingsLandInTheirFields) {
+  const options o = loads(R"(alerts:
+  timers:
+    medium: {group_wait: 0s, group_interval: 1m}
+    critical: {repeat_interval: 30m}
+  kinds:
+    integrity.gap: {group_interval: 10m}
+    drift: {repeat_interval: 0s}
+  per_source: {burst: 5, refill_every: 12s}
+  unverified: {burst: 2}
+  global: {refill_every: 500ms}
+  flood: {window: 30s, enter: 500, exit: 100, quiet_for: 2m, update_interval: 10s, top: 5}
+  max_alerts: 100
+  max_sources: 50
+)");
+  const alerts_options& a = o.alerts;
+  EXPECT_FALSE(a.timers[0].group_wait);
+  EXPECT_EQ(a.timers[1].group_wait, 0ms);
+  EXPECT_EQ(a.timers[1].group_interval, 1min);
+  EXPECT_FALSE(a.timers[1].repeat_interval);
+  EXPECT_EQ(a.timers[3].repeat_interval, 30min);
+  ASSERT_EQ(a.kinds.size(), 2U);
+  EXPECT_EQ(a.kinds.at("integrity.gap").group_interval, 10min);
+  EXPECT_EQ(a.kinds.at("drift").repeat_interval, 0ms);
+  EXPECT_EQ(a.per_source.burst, 5U);
+  EXPECT_EQ(a.per_source.refill_every, 12s);
+  EXPECT_EQ(a.unverified.burst, 2U);
+  EXPECT_EQ(a.unverified.refill_every, 6s);
+  EXPECT_EQ(a.global.burst, 100U);
+  EXPECT_EQ(a.global.refill_every, 500ms);
+  EXPECT_EQ(a.flood.window, 30s);
+  EXPECT_EQ(a.flood.enter, 500U);
+  EXPECT_EQ(a.flood.exit, 100U);
+  EXPECT_EQ(a.flood.quiet_for, 2min);
+  EXPECT_EQ(a.flood.update_interval, 10s);
+  EXPECT_EQ(a.flood.top, 5U);
+  EXPECT_EQ(a.max_alerts, 100U);
+  EXPECT_EQ(a.max_sources, 50U);
+}
+
+TEST(ConfigExtras, AlertSettingsAreChecked) {
+  EXPECT_TRUE(fails_at("alerts:\n  timers:\n    urgent: {group_wait: 1s}\n", 3,
+                       "alerts.timers.urgent", "not a severity: use low, medium, high, critical"));
+  EXPECT_TRUE(fails_at("alerts:\n  kinds:\n    integrity.gaps: {group_wait: 1s}\n", 3,
+                       "alerts.kinds.integrity.gaps", "not an alert kind"));
+  EXPECT_TRUE(fails_at("alerts:\n  timers:\n    low: {resolve_timeout: 0s}\n", 3,
+                       "alerts.timers.low.resolve_timeout", "greater than 0"));
+  EXPECT_TRUE(fails_at("alerts:\n  flood: {enter: 10, exit: 10}\n", 2, "alerts.flood.exit",
+                       "must be below enter (10)"));
+  EXPECT_TRUE(
+      fails_at("alerts:\n  per_source: {burst: 0}\n", 2, "alerts.per_source.burst", "between 1"));
 }
 
 } // namespace
