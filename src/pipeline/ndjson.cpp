@@ -342,7 +342,9 @@ ndjson_result run_ndjson(const config::options& opts, const ndjson_io& io,
       // re-annotate it, and it emits alerts and audit records.
       final_out.clear();
       quarantine_out.clear();
-      stage->outputs().clear();
+      // The stage's outputs are not cleared here: flush_stage() drains them
+      // after every batch, and anything made before the first batch (the
+      // audit records of a loaded drift reference) must reach the files.
       for (std::size_t i = 0; i < b->lines.size(); ++i) {
         const line_span& l = b->lines[i];
         const std::size_t begin = b->out_offsets[i];
@@ -436,7 +438,6 @@ ndjson_result run_ndjson(const config::options& opts, const ndjson_io& io,
 
   if (!failed) {
     // End of input: open windows close and pending alerts are emitted (SPEC §3).
-    stage->outputs().clear();
     stage->finish(stage->now());
     flush_stage();
   }
