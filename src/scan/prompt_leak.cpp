@@ -52,23 +52,24 @@ void prompt_index::add(std::uint32_t id, std::string_view text) {
     shingles_.emplace(window_hash(words, i, n), id);
 }
 
-void prompt_index::find(std::string_view text, std::vector<hit>& out) const {
+void prompt_index::find(std::string_view text, std::vector<hit>& out, scratch& s) const {
   if (shingles_.empty()) return;
-  split(text, words_);
+  std::vector<word>& words = s.words;
+  split(text, words);
   const auto try_width = [&](std::size_t n) {
-    if (words_.size() < n) return;
+    if (words.size() < n) return;
     bool open = false;
     hit current{};
-    for (std::size_t i = 0; i + n <= words_.size(); ++i) {
-      const auto it = shingles_.find(window_hash(words_, i, n));
+    for (std::size_t i = 0; i + n <= words.size(); ++i) {
+      const auto it = shingles_.find(window_hash(words, i, n));
       const bool match = it != shingles_.end();
-      if (match && open && it->second == current.id && words_[i].begin < current.end) {
-        current.end = words_[i + n - 1].end; // overlapping window: extend
+      if (match && open && it->second == current.id && words[i].begin < current.end) {
+        current.end = words[i + n - 1].end; // overlapping window: extend
         continue;
       }
       if (open) out.push_back(current);
       open = match;
-      if (match) current = {it->second, words_[i].begin, words_[i + n - 1].end};
+      if (match) current = {it->second, words[i].begin, words[i + n - 1].end};
     }
     if (open) out.push_back(current);
   };

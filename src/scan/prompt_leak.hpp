@@ -29,15 +29,24 @@ public:
     std::uint32_t begin, end; ///< byte span in the scanned text
   };
 
-  /// Appends the spans of `text` that repeat a registered prompt (consecutive
-  /// matching windows merged into one span per prompt).
-  void find(std::string_view text, std::vector<hit>& out) const;
-
 private:
   struct word {
     std::uint32_t begin, end;
     std::uint64_t hash;
   };
+
+public:
+  /// The working memory of find(). The index is shared by every worker
+  /// thread, so each caller brings its own (one per scanner).
+  struct scratch {
+    std::vector<word> words;
+  };
+
+  /// Appends the spans of `text` that repeat a registered prompt (consecutive
+  /// matching windows merged into one span per prompt).
+  void find(std::string_view text, std::vector<hit>& out, scratch& s) const;
+
+private:
   static void split(std::string_view text, std::vector<word>& out);
   std::uint64_t window_hash(const std::vector<word>& words, std::size_t first,
                             std::size_t count) const noexcept;
@@ -47,7 +56,6 @@ private:
   /// prompt id only when 64-bit hashes of two different windows agree.
   std::unordered_map<std::uint64_t, std::uint32_t> shingles_;
   std::vector<std::size_t> short_prompt_words_; ///< word counts of prompts below min_words
-  mutable std::vector<word> words_;
 };
 
 } // namespace bulwark::scan

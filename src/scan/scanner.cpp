@@ -67,6 +67,7 @@ struct scanner::impl {
   std::vector<std::vector<match>> one;       ///< candidates() of a single value
   std::vector<std::vector<match>> per_value; ///< scan_values() before resolution
   std::vector<prompt_index::hit> prompt_hits;
+  prompt_index::scratch prompt_words; ///< this scanner's: the index is shared
 
   static int on_match(unsigned id, unsigned long long /*from*/, unsigned long long /*to*/,
                       unsigned /*flags*/, void* ctx) {
@@ -204,7 +205,7 @@ void scanner::find_prompts(std::span<const std::string_view> values,
   std::vector<prompt_index::hit>& hits = impl_->prompt_hits;
   for (std::size_t i = 0; i < values.size(); ++i) {
     hits.clear();
-    rs.prompts.find(values[i], hits);
+    rs.prompts.find(values[i], hits, impl_->prompt_words);
     for (const auto& h : hits)
       out[i].push_back({rs.prompt_rule[h.id], h.begin, h.end});
   }
