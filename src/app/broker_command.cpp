@@ -78,7 +78,7 @@ int broker_command(const broker_args& args) {
   sigaction(SIGTERM, &sa, nullptr);
 
   // Commands on stdin: `down B`, `up B` (B = broker id or -1 for all),
-  // `topic NAME:PARTITIONS`, `quit`. End of input keeps the cluster running
+  // `topic NAME:PARTITIONS`, `fail-produce N CODE`, `quit`. End of input keeps the cluster running
   // until a signal, so it can also run in the background.
   bool stdin_open = true;
   std::string pending;
@@ -122,8 +122,20 @@ int broker_command(const broker_args& args) {
           std::printf("error: %s\n", err->message.c_str());
         else
           std::printf("ok topic %s %d\n", name.c_str(), partitions);
+      } else if (cmd == "fail-produce") {
+        // The next N Produce requests (from any client) fail with CODE, an
+        // rd_kafka_resp_err_t: retriable codes exercise the producers' retries.
+        long count = 0;
+        int code = 0;
+        if (!(line >> count >> code) || count < 1 || count > 100000 || code <= 0) {
+          std::printf("error: fail-produce needs a count 1..100000 and a positive error code\n");
+        } else {
+          cluster.fail_produce_requests(static_cast<std::size_t>(count), code);
+          std::printf("ok fail-produce %ld %d\n", count, code);
+        }
       } else {
-        std::printf("error: unknown command %s (down B | up B | topic NAME:P | quit)\n",
+        std::printf("error: unknown command %s (down B | up B | topic NAME:P | fail-produce N "
+                    "CODE | quit)\n",
                     cmd.c_str());
       }
       std::fflush(stdout);

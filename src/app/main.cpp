@@ -42,8 +42,9 @@ int main(int argc, char** argv) {
   demo_cmd->add_option("--rate", demo.rate, "Events per second")->capture_default_str();
 
   bulwark::app::broker_args broker;
-  CLI::App* broker_cmd = cli.add_subcommand(
-      "broker", "The embedded Kafka cluster in its own process; stdin: down B | up B | quit");
+  CLI::App* broker_cmd =
+      cli.add_subcommand("broker", "The embedded Kafka cluster in its own process; stdin: down B | "
+                                   "up B | topic NAME:P | fail-produce N CODE | quit");
   broker_cmd->add_option("--brokers", broker.brokers, "Number of brokers")->capture_default_str();
   broker_cmd
       ->add_option("--partitions", broker.partitions, "Partitions of a --topic without a count")

@@ -281,6 +281,12 @@ def scenario_restart(a, tmp, how):
                 producer.stdin.close()
                 time.sleep(5)
                 broker.command("up 2")
+                # Then produce requests fail with retriable errors
+                # (NOT_ENOUGH_REPLICAS, REQUEST_TIMED_OUT) while bulwark is
+                # still writing its outputs: its producer retries, nothing is
+                # lost or duplicated by the idempotent producer.
+                broker.command("fail-produce 40 19")
+                broker.command("fail-produce 40 7")
                 if producer.wait(120) != 0:
                     print("FAIL: the test producer could not deliver")
                     return False
