@@ -225,6 +225,11 @@ bool alertmanager_buffer::pump(timestamp_ms now,
   return true;
 }
 
+std::size_t alertmanager_buffer::pending() const noexcept {
+  return static_cast<std::size_t>(std::count_if(entries_.begin(), entries_.end(),
+                                                [](const auto& e) { return e.second.dirty; }));
+}
+
 std::size_t alertmanager_buffer::memory_bytes() const noexcept {
   constexpr std::size_t node = 2 * sizeof(void*) + sizeof(std::size_t);
   std::size_t b = sizeof(*this) + entries_.bucket_count() * sizeof(void*);

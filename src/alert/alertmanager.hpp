@@ -106,6 +106,9 @@ public:
 
   const alertmanager_stats& stats() const noexcept { return stats_; }
   std::size_t size() const noexcept { return entries_.size(); }
+  /// Alerts whose latest record Alertmanager has not accepted yet (changed
+  /// since their last delivered POST, or never delivered).
+  std::size_t pending() const noexcept;
   bool in_flight() const noexcept { return in_flight_.has_value(); }
   /// When a batch may next be taken after a failure.
   timestamp_ms next_attempt() const noexcept { return next_attempt_; }

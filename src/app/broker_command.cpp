@@ -78,8 +78,8 @@ int broker_command(const broker_args& args) {
   sigaction(SIGTERM, &sa, nullptr);
 
   // Commands on stdin: `down B`, `up B` (B = broker id or -1 for all),
-  // `topic NAME:PARTITIONS`, `fail-produce N CODE`, `quit`. End of input keeps the cluster running
-  // until a signal, so it can also run in the background.
+  // `topic NAME:PARTITIONS`, `slow B MS`, `fail-produce N CODE`, `quit`. End of input keeps the
+  // cluster running until a signal, so it can also run in the background.
   bool stdin_open = true;
   std::string pending;
   while (!broker_stop.load()) {
@@ -122,6 +122,17 @@ int broker_command(const broker_args& args) {
           std::printf("error: %s\n", err->message.c_str());
         else
           std::printf("ok topic %s %d\n", name.c_str(), partitions);
+      } else if (cmd == "slow") {
+        int id = 0;
+        int rtt = -1;
+        if (!(line >> id >> rtt) || id < 1 || id > cluster.brokers() || rtt < 0 || rtt > 60000) {
+          std::printf("error: slow needs a broker id 1..%d and a delay 0..60000 ms\n",
+                      cluster.brokers());
+        } else if (auto err = cluster.set_rtt(id, rtt)) {
+          std::printf("error: %s\n", err->message.c_str());
+        } else {
+          std::printf("ok slow %d %d\n", id, rtt);
+        }
       } else if (cmd == "fail-produce") {
         // The next N Produce requests (from any client) fail with CODE, an
         // rd_kafka_resp_err_t: retriable codes exercise the producers' retries.
@@ -134,8 +145,8 @@ int broker_command(const broker_args& args) {
           std::printf("ok fail-produce %ld %d\n", count, code);
         }
       } else {
-        std::printf("error: unknown command %s (down B | up B | topic NAME:P | fail-produce N "
-                    "CODE | quit)\n",
+        std::printf("error: unknown command %s (down B | up B | slow B MS | topic NAME:P | "
+                    "fail-produce N CODE | quit)\n",
                     cmd.c_str());
       }
       std::fflush(stdout);

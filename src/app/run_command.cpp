@@ -23,6 +23,7 @@
 #include "app/cli.hpp"
 #include "app/kafka_setup.hpp"
 #include "core/time.hpp"
+#include "http/alertmanager_forwarder.hpp"
 #include "kafka/client.hpp"
 #include "kafka/commit_tracker.hpp"
 #include "kafka/embedded.hpp"
@@ -709,6 +710,24 @@ int service::run() {
   if (!dopts.audit)
     std::fprintf(stderr, "bulwark run: the audit chain is off: it needs integrity.keys or "
                          "integrity.audit_signing_key to sign its checkpoints\n");
+  // Alertmanager: alerts also go to a bounded buffer that its own thread
+  // posts from, so a slow or absent Alertmanager never holds up the stage.
+  std::unique_ptr<http::alertmanager_forwarder> alertmanager;
+  if (!cfg_.opts.alerts.alertmanager.empty()) {
+    http::forwarder_options fo;
+    fo.url = cfg_.opts.alerts.alertmanager;
+    fo.buffer.generator_url = "http://" + cfg_.opts.http.listen + "/";
+    fo.log = [](std::string_view line) {
+      std::fprintf(stderr, "bulwark run: %.*s\n", static_cast<int>(line.size()), line.data());
+    };
+    auto am = http::alertmanager_forwarder::make(std::move(fo));
+    if (auto* e = std::get_if<std::string>(&am)) {
+      std::fprintf(stderr, "bulwark run: %s\n", e->c_str());
+      return bad_usage;
+    }
+    alertmanager = std::move(std::get<std::unique_ptr<http::alertmanager_forwarder>>(am));
+    dopts.also = alertmanager.get();
+  }
   auto made = pipeline::detectors::make(cfg_.opts, spec_, dopts);
   if (auto* e = std::get_if<std::string>(&made)) {
     std::fprintf(stderr, "bulwark run: %s\n", e->c_str());
@@ -778,6 +797,8 @@ int service::run() {
   }
   produce_stage_outputs();
   producer_->flush(2s);
+  // Within SPEC's 10 s shutdown bound; what is left is counted and lost.
+  if (alertmanager) alertmanager->stop(2s);
   progress(true);
   if (fatal_.load()) {
     std::fprintf(stderr, "bulwark run: %s\n", fatal_reason_.c_str());
@@ -790,6 +811,13 @@ int run_service(const loaded_config& loaded_cfg, bool relay, run_hooks hooks) {
   const loaded_config* loaded = &loaded_cfg;
   const config::options& opts = loaded->opts;
   install_run_stop_handlers();
+  // A bad Alertmanager URL is a configuration error: exit 2 before any cluster starts.
+  if (!opts.alerts.alertmanager.empty())
+    if (auto bad = http::parse_url(opts.alerts.alertmanager, "alerts.alertmanager");
+        std::holds_alternative<std::string>(bad)) {
+      std::fprintf(stderr, "bulwark run: %s\n", std::get<std::string>(bad).c_str());
+      return bad_usage;
+    }
 
   std::optional<kafka::embedded_cluster> cluster;
   kafka::properties props = opts.kafka.properties;

@@ -1,8 +1,10 @@
 #include "app/cli.hpp"
+#include "http/alertmanager_forwarder.hpp"
 #include "pipeline/ndjson.hpp"
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -107,12 +109,46 @@ void print_summary(const pipeline::ndjson_result& r, std::uint64_t alerts) {
   std::fprintf(stderr, "%s\n", line.c_str());
 }
 
+/// How long scan waits, after its last alert, for Alertmanager to take what
+/// is due; then it gives up and says how many alerts were not delivered.
+constexpr std::chrono::seconds alertmanager_flush{5};
+
+void print_alertmanager(const http::forwarder_stats& s) {
+  std::uint64_t dropped = 0;
+  for (const std::uint64_t d : s.buffer.dropped)
+    dropped += d;
+  std::fprintf(stderr,
+               "bulwark scan: alertmanager: alerts_sent=%llu posts_ok=%llu posts_failed=%llu "
+               "posts_rejected=%llu dropped=%llu undelivered=%zu\n",
+               static_cast<unsigned long long>(s.buffer.alerts_sent),
+               static_cast<unsigned long long>(s.buffer.posts_ok),
+               static_cast<unsigned long long>(s.buffer.posts_failed),
+               static_cast<unsigned long long>(s.buffer.posts_rejected),
+               static_cast<unsigned long long>(dropped), s.pending);
+}
+
 } // namespace
 
 int scan_command(const scan_args& args) {
   const auto loaded = load_config_and_rules(args.config);
   if (!loaded) return bad_usage;
   const config::options& opts = loaded->opts;
+  // Before any output file is created: a bad URL changes nothing on disk.
+  std::unique_ptr<http::alertmanager_forwarder> alertmanager;
+  if (!opts.alerts.alertmanager.empty()) {
+    http::forwarder_options fo;
+    fo.url = opts.alerts.alertmanager;
+    fo.buffer.generator_url = "http://" + opts.http.listen + "/";
+    fo.log = [](std::string_view line) {
+      std::fprintf(stderr, "bulwark scan: %.*s\n", static_cast<int>(line.size()), line.data());
+    };
+    auto made = http::alertmanager_forwarder::make(std::move(fo));
+    if (auto* e = std::get_if<std::string>(&made)) {
+      std::fprintf(stderr, "bulwark scan: %s\n", e->c_str());
+      return bad_usage;
+    }
+    alertmanager = std::move(std::get<std::unique_ptr<http::alertmanager_forwarder>>(made));
+  }
 
   // Every path is opened before any input is read, so a bad path fails fast
   // with exit 2 and no partial output.
@@ -138,9 +174,14 @@ int scan_command(const scan_args& args) {
   io.audit = audit.get();
   io.in_name = args.in == "-" ? "stdin" : args.in;
   io.stop = &stop_requested;
+  io.also = alertmanager.get();
   install_stop_handlers();
 
   const pipeline::ndjson_result r = pipeline::run_ndjson(opts, io, loaded->rules);
+  if (alertmanager) { // the stage has finished: every alert it will emit is in
+    alertmanager->stop(alertmanager_flush);
+    if (!r.config_error) print_alertmanager(alertmanager->stats());
+  }
   if (r.config_error) {
     std::fprintf(stderr, "bulwark scan: %s\n", r.error.c_str());
     return bad_usage;

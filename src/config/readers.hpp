@@ -378,19 +378,24 @@ inline std::string listen_address(const value& v) {
   return s;
 }
 
+/// The Alertmanager URL: plain http (the sink speaks no TLS; a TLS-terminating
+/// proxy on loopback covers a remote https Alertmanager).
 inline std::string http_url_or_empty(const value& v) {
   std::string s = text(v);
   if (s.empty()) return s;
-  for (const std::string_view scheme : {"http://", "https://"}) {
-    if (!s.starts_with(scheme)) continue;
+  // Not echoed: a URL may carry user:password.
+  if (s.starts_with("https://"))
+    v.fail("https is not supported: use http:// (for a remote https Alertmanager, a "
+           "TLS-terminating proxy on loopback)");
+  constexpr std::string_view scheme = "http://";
+  if (s.starts_with(scheme)) {
     const std::string_view rest = std::string_view(s).substr(scheme.size());
     const bool has_host = !rest.empty() && rest.find_first_of("/?#") != 0;
     const bool has_space = std::any_of(s.begin(), s.end(),
                                        [](char c) { return static_cast<unsigned char>(c) <= ' '; });
     if (has_host && !has_space) return s;
   }
-  // Not echoed: a URL may carry user:password.
-  v.fail("must be empty or an http:// or https:// URL with a host (e.g. http://127.0.0.1:9093)");
+  v.fail("must be empty or an http:// URL with a host (e.g. http://127.0.0.1:9093)");
 }
 
 /// librdkafka takes every property as a string; plain YAML booleans are

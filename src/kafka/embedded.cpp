@@ -58,6 +58,13 @@ std::optional<error> embedded_cluster::set_down(int id) {
   return std::nullopt;
 }
 
+std::optional<error> embedded_cluster::set_rtt(int id, int rtt_ms) {
+  const rd_kafka_resp_err_t code = rd_kafka_mock_broker_set_rtt(owner_->cluster, id, rtt_ms);
+  if (code != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return error{"broker " + std::to_string(id) + " rtt: " + rd_kafka_err2str(code), code};
+  return std::nullopt;
+}
+
 std::optional<error> embedded_cluster::set_up(int id) {
   const rd_kafka_resp_err_t code = rd_kafka_mock_broker_set_up(owner_->cluster, id);
   if (code != RD_KAFKA_RESP_ERR_NO_ERROR)

@@ -32,6 +32,8 @@ public:
   /// Takes broker `id` (1-based) down / up; -1 means every broker.
   std::optional<error> set_down(int id);
   std::optional<error> set_up(int id);
+  /// Delays every response of broker `id` by `rtt_ms` (0: none): a slow broker.
+  std::optional<error> set_rtt(int id, int rtt_ms);
   /// The next `count` Produce requests fail with `code` (an rd_kafka_resp_err_t),
   /// retriable codes exercise the producer's retries.
   void fail_produce_requests(std::size_t count, int code);

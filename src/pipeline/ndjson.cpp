@@ -248,6 +248,7 @@ ndjson_result run_ndjson(const config::options& opts, const ndjson_io& io,
   const fact_spec spec(opts);
   detectors::options dopts;
   dopts.audit = io.audit >= 0;
+  dopts.also = io.also;
   auto made = detectors::make(opts, spec, dopts);
   if (auto* e = std::get_if<std::string>(&made)) {
     result.error = *e;

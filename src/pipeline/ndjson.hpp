@@ -17,6 +17,10 @@
 #include <atomic>
 #include <string>
 
+namespace bulwark::alert {
+class alert_sink;
+} // namespace bulwark::alert
+
 namespace bulwark::pipeline {
 
 /// File descriptors the scan reads and writes; -1 means "not wanted" (the
@@ -32,6 +36,9 @@ struct ndjson_io {
   /// When set (by a SIGINT/SIGTERM handler), reading stops at the next batch
   /// boundary or interrupted read; what was read is processed and written.
   const std::atomic<bool>* stop = nullptr;
+  /// Every alert record also goes here (the Alertmanager forwarder), on the
+  /// writer thread; it must not block. Not owned.
+  alert::alert_sink* also = nullptr;
 };
 
 struct ndjson_result {

@@ -606,9 +606,11 @@ TEST(ConfigErrors, AlertsAndHttpValuesAreChecked) {
   EXPECT_TRUE(fails_at("alerts:\n  format: cef\n", 2, "alerts.format",
                        "must be one of bulwark, ocsf, got \"cef\""));
   EXPECT_TRUE(fails_at("alerts:\n  alertmanager: 127.0.0.1:9093\n", 2, "alerts.alertmanager",
-                       "http:// or https:// URL"));
+                       "an http:// URL with a host"));
   EXPECT_TRUE(fails_at("alerts:\n  alertmanager: \"http://\"\n", 2, "alerts.alertmanager",
-                       "http:// or https:// URL"));
+                       "an http:// URL with a host"));
+  EXPECT_TRUE(fails_at("alerts:\n  alertmanager: https://am.example.org\n", 2,
+                       "alerts.alertmanager", "https is not supported"));
   for (const std::string_view listen : {"9464", "::1:9464", "host:65536", ":9464", "host:x"}) {
     SCOPED_TRACE(listen);
     EXPECT_TRUE(fails_at("http:\n  listen: \"" + std::string(listen) + "\"\n", 2, "http.listen",
