@@ -209,6 +209,11 @@ check_result checker::check_verified(const event_facts& e, const verification& v
       if (h.capacity_hit) capacity("sources", settings_.max_sources, now, r.alerts);
     }
   }
+  // On event time only events move the clock, so the sweep belongs here: a
+  // silence that starts and ends between two tick() calls (one scan batch can
+  // span an hour of event time) is still reported, by the event that showed it.
+  if (keyed() && settings_.silence_basis == time_basis::event_time)
+    if (const auto w = clock_.watermark()) sweep_silence(*w, now, r.alerts);
 
   const bool counts_as_authenticated = authenticated || !keyed();
   if (e.type == "metric" && !skewed) check_metric(e, counts_as_authenticated, now, r);
@@ -439,13 +444,18 @@ std::vector<alert_request> checker::tick(timestamp_ms now) {
   const std::optional<timestamp_ms> reference = settings_.silence_basis == time_basis::wall_clock
                                                     ? std::optional<timestamp_ms>(now)
                                                     : clock_.watermark();
-  if (!reference) return out;
+  if (reference) sweep_silence(*reference, now, out);
+  return out;
+}
+
+void checker::sweep_silence(timestamp_ms reference, timestamp_ms now,
+                            std::vector<alert_request>& out) {
   // Throttle forward steps only: a watermark re-anchored backwards sweeps at once.
-  if (last_sweep_ && *reference >= *last_sweep_ &&
-      *reference < *last_sweep_ + settings_.silence_sweep_interval)
-    return out;
-  last_sweep_ = *reference;
-  for (const auto& s : silence_.sweep(*reference)) {
+  if (last_sweep_ && reference >= *last_sweep_ &&
+      reference < *last_sweep_ + settings_.silence_sweep_interval)
+    return;
+  last_sweep_ = reference;
+  for (const auto& s : silence_.sweep(reference)) {
     json_writer w;
     w.begin_object();
     w.key("basis").value(settings_.silence_basis == time_basis::wall_clock ? "wall_clock"
@@ -457,7 +467,6 @@ std::vector<alert_request> checker::tick(timestamp_ms now) {
     out.push_back(make_alert("integrity.silence", s.source, true, "", "silence",
                              naming(s.source) + " has gone silent", w.take(), now));
   }
-  return out;
 }
 
 std::vector<alert_request> checker::finish(timestamp_ms now) {

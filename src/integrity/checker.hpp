@@ -29,6 +29,7 @@
 ///   result {status, quarantine, untrusted, alerts, audit}
 ///
 ///   tick(now)   ─▶ integrity.silence for known sources quiet for silence_after
+///               (on event time check() sweeps as well: the clock moves with events)
 ///   finish(now) ─▶ gaps not yet judged, last poisoning windows
 ///
 /// Invariants:
@@ -156,6 +157,8 @@ public:
   /// Periodic work: silence (at most once per silence_sweep_interval of the
   /// reference clock) and closing poisoning windows. Call it every second in
   /// `run`, and in `scan` after each event or batch (cheap when nothing is due).
+  /// On the event-time basis check() sweeps too, as each event moves the
+  /// clock, so what silence reports does not depend on how often tick() runs.
   std::vector<alert_request> tick(timestamp_ms now);
 
   /// End of input (`scan`): gaps not yet judged and the last open windows.
@@ -186,6 +189,9 @@ private:
                         std::vector<alert_request>& out);
   void capacity(std::string_view table, std::size_t cap, timestamp_ms now,
                 std::vector<alert_request>& out);
+  /// integrity.silence for known sources quiet at `reference`, at most once
+  /// per silence_sweep_interval of that clock.
+  void sweep_silence(timestamp_ms reference, timestamp_ms now, std::vector<alert_request>& out);
 
   checker_settings settings_;
   verifier verifier_;

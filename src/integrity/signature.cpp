@@ -369,11 +369,8 @@ verification verifier::verify(const signature_claim& claim, timestamp_ms key_tim
   crypto::digest mac{};
   if (claim.where == signature_claim::form::body) {
     // The signed message is the prefix plus a closing brace, which is not in
-    // the record contiguously: copy into a reused per-thread buffer.
-    thread_local std::string message;
-    message.assign(claim.signed_part);
-    message.push_back('}');
-    mac = crypto::hmac_sha256(key->key, message);
+    // the record contiguously: hashed as two parts, no copy.
+    mac = crypto::hmac_sha256(key->key, {claim.signed_part, std::string_view("}")});
   } else {
     mac = crypto::hmac_sha256(key->key, claim.signed_part);
   }

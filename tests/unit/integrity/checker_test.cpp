@@ -264,7 +264,8 @@ TEST(Checker, AQuietSourceIsReportedOnceOnEventTimeAndClearedWhenItSpeaks) {
     for (int s = 0; s < 3; ++s) {
       // srv-2 stops between minute 3 and minute 12.
       if (s == 2 && t >= t0 + 3 * minute && t < t0 + 12 * minute) continue;
-      run(c, signed_event(ev_of(seq, t, "srv-" + std::to_string(s))));
+      for (auto& a : run(c, signed_event(ev_of(seq, t, "srv-" + std::to_string(s)))).alerts)
+        silence.push_back(a);
     }
     for (auto& a : c.tick(t))
       silence.push_back(a);
@@ -276,6 +277,36 @@ TEST(Checker, AQuietSourceIsReportedOnceOnEventTimeAndClearedWhenItSpeaks) {
   // Last heard just before minute 3; reported as the watermark reached 5 min later.
   EXPECT_GE(silence[0].at, t0 + 8 * minute - 10 * second);
   EXPECT_LE(silence[0].at, t0 + 8 * minute + 10 * second);
+}
+
+// `scan` calls tick() once per batch, and one batch may hold far more event
+// time than silence_after: a silence that begins and ends inside it must still
+// be reported, by check() itself, at the event that revealed it.
+TEST(Checker, ASilenceBetweenTwoTicksIsReportedByCheck) {
+  auto c = make_checker();
+  std::vector<alert_request> silence;
+  std::vector<timestamp_ms> raised_by; // the event time of the event that raised it
+  std::uint64_t seq = 0;
+  for (timestamp_ms t = t0; t < t0 + 20 * minute; t += 10 * second) {
+    ++seq;
+    for (int s = 0; s < 3; ++s) {
+      if (s == 2 && t >= t0 + 3 * minute && t < t0 + 12 * minute) continue;
+      for (auto& a : run(c, signed_event(ev_of(seq, t, "srv-" + std::to_string(s)))).alerts) {
+        if (a.kind != "integrity.silence") continue;
+        silence.push_back(a);
+        raised_by.push_back(t);
+      }
+    }
+  }
+  ASSERT_EQ(silence.size(), 1U);
+  EXPECT_EQ(silence[0].source, "srv-2");
+  // Last heard at 2:50; the first event at 7:50 (silence_after later) reveals it.
+  EXPECT_EQ(raised_by[0], t0 + 3 * minute - 10 * second + 5 * minute);
+  EXPECT_EQ(silence[0].at, raised_by[0]);
+  EXPECT_NE(silence[0].evidence.find(R"("silent_for_ms":300000)"), std::string::npos)
+      << silence[0].evidence;
+  // The tick that follows (the end of the batch) has nothing left to report.
+  EXPECT_EQ(count_kind(c.tick(t0 + 20 * minute), "integrity.silence"), 0U);
 }
 
 TEST(Checker, SilenceOnTheWallClockBasis) {
@@ -299,7 +330,8 @@ TEST(Checker, ASkewedEventDoesNotKeepItsSourceAlive) {
   for (std::uint64_t n = 2; n < 60; ++n) {
     const timestamp_ms t = t0 + static_cast<timestamp_ms>(n) * 10 * second;
     for (int s = 0; s < 3; ++s)
-      run(c, signed_event(ev_of(n, t, "srv-" + std::to_string(s))));
+      for (auto& a : run(c, signed_event(ev_of(n, t, "srv-" + std::to_string(s)))).alerts)
+        alerts.push_back(a);
     // srv-3 keeps talking, but with a clock an hour ahead.
     for (auto& a : run(c, signed_event(ev_of(n, t + 60 * minute, "srv-3"))).alerts)
       alerts.push_back(a);
