@@ -11,10 +11,12 @@ the clean input, then times, in the same run and interleaved, R repetitions of:
   all packs w=1       bulwark scan with the built-in packs (the default), one worker
   all packs w=all     the same, one worker per core
   <pack> w=1          each built-in pack alone, one worker
+  <pack> w=all        each built-in pack alone, one worker per core
 
 Reported: medians (and min..max) of wall time, events/s, MB/s, and events per
-CPU-second (user+sys of the whole process, start-up included), plus the ratio
-of scan w=1 to parse_only per CPU-second.
+CPU-second (user+sys of the whole process, start-up included), plus the ratios
+of scan w=1 to parse_only and of every rules case to pass-through (same worker
+count), per CPU-second.
 
     bench/scan_bench.py --build build --events 200000 --runs 5
 """
@@ -27,6 +29,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PACKS = ("secrets", "pii", "injection", "prompt_injection")
 
 
 def timed(cmd, stdout=subprocess.DEVNULL):
@@ -57,11 +60,10 @@ def main():
                         "--seed", "7"], stdout=f, check=True)
     size = os.path.getsize(corpus)
     cfgs = {}
-    for name, workers, packs in (("w1", 1, "[]"), ("wall", 0, "[]"),
-                                 ("w1-all", 1, None), ("wall-all", 0, None),
-                                 ("w1-secrets", 1, "[secrets]"), ("w1-pii", 1, "[pii]"),
-                                 ("w1-injection", 1, "[injection]"),
-                                 ("w1-prompt_injection", 1, "[prompt_injection]")):
+    variants = [("w1", 1, "[]"), ("wall", 0, "[]"), ("w1-all", 1, None), ("wall-all", 0, None)]
+    for pack in PACKS:
+        variants += [("w1-" + pack, 1, "[%s]" % pack), ("wall-" + pack, 0, "[%s]" % pack)]
+    for name, workers, packs in variants:
         cfgs[name] = os.path.join(work, name + ".yaml")
         with open(cfgs[name], "w") as f:
             f.write("workers: %d\n" % workers)
@@ -88,17 +90,21 @@ def main():
     def scan(cfg):
         return [bulwark, "scan", "-c", cfgs[cfg], "--in", corpus, "--out", "/dev/null"]
 
+    n = os.cpu_count()
     cases = {
         "parse_only (simdjson, every string, 1 thread)": [parse_only, corpus],
         "scan pass-through, 1 worker": scan("w1"),
-        "scan pass-through, %d workers" % os.cpu_count(): scan("wall"),
+        "scan pass-through, %d workers" % n: scan("wall"),
         "scan all packs, 1 worker": scan("w1-all"),
-        "scan all packs, %d workers" % os.cpu_count(): scan("wall-all"),
-        "scan secrets pack, 1 worker": scan("w1-secrets"),
-        "scan pii pack, 1 worker": scan("w1-pii"),
-        "scan injection pack, 1 worker": scan("w1-injection"),
-        "scan prompt_injection pack, 1 worker": scan("w1-prompt_injection"),
+        "scan all packs, %d workers" % n: scan("wall-all"),
     }
+    baseline = {"scan all packs, 1 worker": "scan pass-through, 1 worker",
+                "scan all packs, %d workers" % n: "scan pass-through, %d workers" % n}
+    for pack in PACKS:
+        cases["scan %s pack, 1 worker" % pack] = scan("w1-" + pack)
+        cases["scan %s pack, %d workers" % (pack, n)] = scan("wall-" + pack)
+        baseline["scan %s pack, 1 worker" % pack] = "scan pass-through, 1 worker"
+        baseline["scan %s pack, %d workers" % (pack, n)] = "scan pass-through, %d workers" % n
     results = {k: [] for k in cases}
     for _ in range(a.runs):  # interleaved, so machine noise hits every case alike
         for name, cmd in cases.items():
@@ -124,8 +130,9 @@ def main():
     names = list(cases)
     print("\npass-through scan (1 worker) / parse_only, events per CPU-second: %.2f"
           % (per_cpu[names[1]] / per_cpu[names[0]]))
-    print("all packs (1 worker) / pass-through (1 worker), events per CPU-second: %.2f"
-          % (per_cpu[names[3]] / per_cpu[names[1]]))
+    print("\nevents per CPU-second, rules vs pass-through with the same workers:")
+    for name, base in baseline.items():
+        print("  %s: %.2f" % (name, per_cpu[name] / per_cpu[base]))
     os.remove(corpus)
 
 

@@ -21,7 +21,8 @@ std::string where(const config::rule_spec& r) {
 
 /// Compiles the rules of one form; `ids` are indices into the ruleset.
 std::variant<hs_database_ptr, std::string> compile(const std::vector<rule_info>& rules,
-                                                   const std::vector<unsigned>& ids) {
+                                                   const std::vector<unsigned>& ids,
+                                                   unsigned extra_flags) {
   if (ids.empty()) return hs_database_ptr{};
   std::vector<const char*> patterns;
   std::vector<unsigned> flags;
@@ -39,7 +40,8 @@ std::variant<hs_database_ptr, std::string> compile(const std::vector<rule_info>&
                     [](char c) { return static_cast<unsigned char>(c) >= 0x80; }) ||
         p.find("\\x{") != std::string::npos || p.find("\\p") != std::string::npos ||
         p.find("\\P") != std::string::npos;
-    flags.push_back(HS_FLAG_SINGLEMATCH | HS_FLAG_MULTILINE | (needs_utf8 ? HS_FLAG_UTF8 : 0U));
+    flags.push_back(HS_FLAG_SINGLEMATCH | HS_FLAG_MULTILINE | (needs_utf8 ? HS_FLAG_UTF8 : 0U) |
+                    extra_flags);
   }
   // The exact compile input: the cache uses a database only for the same input.
   std::string key = std::string("hyperscan ") + hs_version() + "\nmode block\n";
@@ -65,6 +67,58 @@ std::variant<hs_database_ptr, std::string> compile(const std::vector<rule_info>&
   }
   db_cache::store(cache_dir, key, db);
   return hs_database_ptr(db);
+}
+
+/// The gates rules are grouped by, rarest first: a rule goes to the first
+/// class that holds a byte of every match of it (gate.hpp). Telemetry is mostly
+/// ASCII prose and identifiers, so non-ASCII bytes, '@' and the symbols prose
+/// seldom uses make the tightest gates; digits come next (ids and timestamps
+/// have them, sentences seldom do). Everything else scans every value.
+std::vector<byte_set> gate_classes() {
+  byte_set high, at, symbols, digit;
+  high.add_range(0x80, 0xFF);
+  at.add('@');
+  symbols.add_range(0x00, 0x1F);
+  symbols.add(0x7F);
+  for (const char c : std::string_view("!#$%&*+;<=>?@[\\]^`{|}~"))
+    symbols.add(static_cast<unsigned char>(c));
+  digit.add_range('0', '9');
+  byte_set digit_or_symbol = digit;
+  digit_or_symbol |= symbols;
+  return {high, at, symbols, digit, digit_or_symbol};
+}
+
+/// Compiles the rules `ids` of one form into databases by gate.
+std::variant<std::vector<gated_db>, std::string> compile_gated(const std::vector<rule_info>& rules,
+                                                               const std::vector<unsigned>& ids,
+                                                               bool normalized) {
+  const std::vector<byte_set> classes = gate_classes();
+  std::vector<std::vector<unsigned>> members(classes.size() + 1);
+  std::vector<byte_set> gates(classes.size() + 1);
+  for (const unsigned id : ids) {
+    std::size_t k = 0;
+    for (; k < classes.size(); ++k) {
+      if (auto need = required_bytes(rules[id].spec.pattern, classes[k])) {
+        // Normalized rules are matched on the lower-cased text but gated on
+        // the value as it is when only case differs: both cases open the gate.
+        gates[k] |= normalized ? need->case_closed() : *need;
+        break;
+      }
+    }
+    members[k].push_back(id);
+  }
+  std::vector<gated_db> out;
+  for (std::size_t k = 0; k < members.size(); ++k) {
+    if (members[k].empty()) continue;
+    auto db = compile(rules, members[k], normalized ? HS_FLAG_CASELESS : 0U);
+    if (auto* e = std::get_if<std::string>(&db)) return *e;
+    gated_db g;
+    g.db = std::move(std::get<hs_database_ptr>(db));
+    g.gate = gates[k];
+    g.every_value = k == classes.size();
+    out.push_back(std::move(g));
+  }
+  return out;
 }
 
 } // namespace
@@ -121,18 +175,18 @@ ruleset::build(std::vector<config::rule_spec> specs, const ruleset_options& opts
     rs->impl_->prompts.add(id, text);
   }
 
-  auto raw = compile(rs->rules_, raw_ids);
+  auto raw = compile_gated(rs->rules_, raw_ids, false);
   if (auto* e = std::get_if<std::string>(&raw)) return *e;
-  auto norm = compile(rs->rules_, norm_ids);
+  auto norm = compile_gated(rs->rules_, norm_ids, true);
   if (auto* e = std::get_if<std::string>(&norm)) return *e;
-  rs->impl_->raw = std::move(std::get<hs_database_ptr>(raw));
-  rs->impl_->normalized = std::move(std::get<hs_database_ptr>(norm));
+  rs->impl_->raw = std::move(std::get<std::vector<gated_db>>(raw));
+  rs->impl_->normalized = std::move(std::get<std::vector<gated_db>>(norm));
 
   hs_scratch_t* scratch = nullptr;
-  for (hs_database_t* db : {rs->impl_->raw.get(), rs->impl_->normalized.get()}) {
-    if (db != nullptr && hs_alloc_scratch(db, &scratch) != HS_SUCCESS)
-      return std::string("cannot allocate Hyperscan scratch space");
-  }
+  for (const auto* form : {&rs->impl_->raw, &rs->impl_->normalized})
+    for (const gated_db& g : *form)
+      if (hs_alloc_scratch(g.db.get(), &scratch) != HS_SUCCESS)
+        return std::string("cannot allocate Hyperscan scratch space");
   rs->impl_->prototype.reset(scratch);
   rs->hash_key_ = opts.hash_key;
   return std::shared_ptr<const ruleset>(std::move(rs));

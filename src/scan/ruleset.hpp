@@ -1,7 +1,8 @@
 #pragma once
-/// Compiled rules: one Hyperscan block-mode database per text form (raw,
-/// normalized) that tells which rules occur in a value, and per rule an RE2
-/// program that then finds where (its first capturing group, or the match).
+/// Compiled rules: Hyperscan block-mode databases per text form (raw,
+/// normalized) and byte gate (gate.hpp) that tell which rules occur in a
+/// value, and per rule an RE2 program that then finds where (its first
+/// capturing group, or the match).
 ///
 /// A ruleset is immutable once built and shared by every worker thread
 /// (std::shared_ptr<const ruleset>); each thread scans with its own scanner,

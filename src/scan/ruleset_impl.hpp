@@ -1,5 +1,6 @@
 #pragma once
 // Private to src/scan/: what a ruleset holds behind its public face.
+#include "scan/gate.hpp"
 #include "scan/prompt_leak.hpp"
 #include "scan/ruleset.hpp"
 
@@ -18,10 +19,21 @@ struct hs_scratch_deleter {
 };
 using hs_scratch_ptr = std::unique_ptr<hs_scratch_t, hs_scratch_deleter>;
 
+/// The rules of one text form that share a byte gate (gate.hpp), compiled together.
+struct gated_db {
+  hs_database_ptr db;
+  byte_set gate;            ///< a value is scanned only when it holds one of these bytes
+  bool every_value = false; ///< the gate admits every value (rules without a usable gate)
+};
+
 struct ruleset::impl {
-  hs_database_ptr raw;                         ///< rules on the raw form; null when there are none
-  hs_database_ptr normalized;                  ///< rules on the normalized (lower-case) form
-  hs_scratch_ptr prototype;                    ///< scratch big enough for both; scanners clone it
+  /// Rules on the raw form, then on the normalized form, by gate. The
+  /// normalized databases are compiled case-insensitively, so a value that
+  /// needs nothing but lower-casing is scanned as it is (normalized rules are
+  /// written in lower case; RE2 confirms on the lower-cased text).
+  std::vector<gated_db> raw;
+  std::vector<gated_db> normalized;
+  hs_scratch_ptr prototype; ///< scratch big enough for every database; scanners clone it
   std::vector<std::unique_ptr<re2::RE2>> span; ///< per rule: finds its matches and group
                                                ///< (null for rules without a pattern)
   prompt_index prompts;                        ///< registered system prompts

@@ -4,6 +4,7 @@
 #include "scan/validators.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cassert>
 #include <span>
 
@@ -52,22 +53,29 @@ bool validate(const config::rule_spec& r, std::string_view span) noexcept {
 
 struct scanner::impl {
   hs_scratch_ptr scratch;
-  /// Per value of the current event: its normalised form (when it needs one)
-  /// or its ASCII-lower-cased copy (when nothing but case would change).
+  /// Per byte value: bit g when it opens the gate of raw database g, bit
+  /// 16 + g for normalized database g (gate.hpp).
+  std::array<std::uint32_t, 256> gate_bits{};
+
+  /// Per value of the current event: its normalised form (when it needs one),
+  /// or, for a normalized rule to confirm on, its lower-cased copy.
   std::vector<normalized_text> norm;
   std::vector<std::string> lowered;
-  std::vector<std::string_view> scanned;   ///< what the normalized database sees, per value
+  std::vector<std::uint8_t> has_lowered;
+  std::vector<std::string_view> scanned;   ///< what the normalized databases see, per value
   std::vector<std::uint8_t> is_normalized; ///< per value: scanned[i] is norm[i].text
+  std::vector<std::uint32_t> gates;        ///< per value: the gate bits its bytes open
 
   std::vector<std::uint8_t> hit;      ///< per rule: occurs somewhere in the event
   std::vector<std::uint32_t> touched; ///< rules that occur in the event
-  std::string joined; ///< the event's texts, newline-separated, as Hyperscan sees them
+  std::string joined; ///< the admitted texts, newline-separated, as Hyperscan sees them
+  std::vector<std::uint32_t> admitted; ///< values in `joined`, in order
   std::vector<match> cands;
   std::vector<std::size_t> order;
   std::vector<std::vector<match>> one;       ///< candidates() of a single value
   std::vector<std::vector<match>> per_value; ///< scan_values() before resolution
   std::vector<prompt_index::hit> prompt_hits;
-  prompt_index::scratch prompt_words; ///< this scanner's: the index is shared
+  prompt_index::scratch prompt_words; ///< find()'s working memory (the index is shared)
 
   static int on_match(unsigned id, unsigned long long /*from*/, unsigned long long /*to*/,
                       unsigned /*flags*/, void* ctx) {
@@ -79,36 +87,59 @@ struct scanner::impl {
     return 0;
   }
 
-  /// One Hyperscan call over all `texts` joined, each followed by a newline so
-  /// that `^`, `$` and `\b` see a boundary between values (the database is
+  /// The gate bits the bytes of `text` open.
+  std::uint32_t gate_of(std::string_view text) const noexcept {
+    std::uint32_t g = 0;
+    for (const char c : text)
+      g |= gate_bits[static_cast<unsigned char>(c)];
+    return g;
+  }
+
+  /// One Hyperscan call over the `texts` the gate `bit` admits (all of them
+  /// with bit 0 = every value), joined, each followed by a newline so that
+  /// `^`, `$` and `\b` see a boundary between values (the database is
   /// multi-line). Joining costs a copy of the event's strings, far less than
   /// Hyperscan's vectored mode, which ran ~4x slower on an event's many small
-  /// values. Leaves the rules that occur in `touched`.
-  void run(hs_database_t* db, std::span<const std::string_view> texts) {
+  /// values. Leaves the admitted values in `admitted`, the rules that occur
+  /// in `touched`. Returns false when no value was admitted.
+  bool run(const gated_db& g, std::uint32_t bit, std::span<const std::string_view> texts) {
     for (std::uint32_t rule : touched)
       hit[rule] = 0;
     touched.clear();
-    if (db == nullptr || texts.empty()) return;
     joined.clear();
-    for (const std::string_view t : texts) {
-      joined.append(t);
+    admitted.clear();
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      if (!g.every_value && (gates[i] & bit) == 0) continue;
+      admitted.push_back(static_cast<std::uint32_t>(i));
+      joined.append(texts[i]);
       joined += '\n';
     }
-    hs_scan(db, joined.data(), static_cast<unsigned>(joined.size()), 0, scratch.get(),
+    if (admitted.empty()) return false;
+    hs_scan(g.db.get(), joined.data(), static_cast<unsigned>(joined.size()), 0, scratch.get(),
             &impl::on_match, this);
+    return true;
   }
 };
 
 scanner::scanner(std::shared_ptr<const ruleset> rules)
     : rules_(std::move(rules)), impl_(std::make_unique<impl>()) {
   hs_scratch_t* s = nullptr;
-  if (const auto* proto = rules_->internals().prototype.get(); proto != nullptr) {
+  const ruleset::impl& rs = rules_->internals();
+  if (const auto* proto = rs.prototype.get(); proto != nullptr) {
     const hs_error_t rc = hs_clone_scratch(proto, &s);
     assert(rc == HS_SUCCESS && "cannot clone Hyperscan scratch");
     (void)rc;
   }
   impl_->scratch.reset(s);
   impl_->hit.resize(rules_->size());
+  assert(rs.raw.size() <= 16 && rs.normalized.size() <= 16);
+  for (unsigned b = 0; b < 256; ++b) {
+    const auto c = static_cast<unsigned char>(b);
+    for (std::size_t g = 0; g < rs.raw.size(); ++g)
+      if (rs.raw[g].gate.has(c)) impl_->gate_bits[b] |= std::uint32_t{1} << g;
+    for (std::size_t g = 0; g < rs.normalized.size(); ++g)
+      if (rs.normalized[g].gate.has(c)) impl_->gate_bits[b] |= std::uint32_t{1} << (16 + g);
+  }
 }
 
 scanner::~scanner() = default;
@@ -162,40 +193,69 @@ void scanner::candidates_of_values(std::span<const std::string_view> values,
   if (out.size() < values.size()) out.resize(values.size());
   for (std::size_t i = 0; i < values.size(); ++i)
     out[i].clear();
+  if (m.gates.size() < values.size()) m.gates.resize(values.size());
+  constexpr std::uint32_t raw_mask = 0xFFFF;
+  constexpr std::uint32_t norm_mask = 0xFFFF0000;
+  for (std::size_t i = 0; i < values.size(); ++i)
+    m.gates[i] = m.gate_of(values[i]);
 
-  m.run(rs.raw.get(), values);
-  for (const std::uint32_t rule : m.touched)
-    for (std::size_t i = 0; i < values.size(); ++i)
-      confirm(rule, values[i], values[i], nullptr, out[i]);
+  for (std::size_t g = 0; g < rs.raw.size(); ++g) {
+    if (!m.run(rs.raw[g], std::uint32_t{1} << g, values)) continue;
+    for (const std::uint32_t rule : m.touched)
+      for (const std::uint32_t i : m.admitted)
+        confirm(rule, values[i], values[i], nullptr, out[i]);
+  }
   find_prompts(values, out);
 
-  if (!rs.normalized) return;
+  if (rs.normalized.empty()) return;
   if (m.norm.size() < values.size()) {
     m.norm.resize(values.size());
     m.lowered.resize(values.size());
+    m.has_lowered.resize(values.size());
     m.is_normalized.resize(values.size());
   }
   m.scanned.clear();
+  bool any_normalized = false;
   for (std::size_t i = 0; i < values.size(); ++i) {
+    m.has_lowered[i] = 0;
     if (needs_normalization(values[i])) {
       normalize(values[i], m.norm[i]);
       m.scanned.push_back(m.norm[i].text);
       m.is_normalized[i] = 1;
+      any_normalized = true;
     } else {
-      // Only ASCII case would change: offsets stay the same.
-      std::string& low = m.lowered[i];
-      low.assign(values[i]);
-      for (char& c : low)
-        c = lower(c);
-      m.scanned.push_back(low);
+      // Only ASCII case would change: the normalized databases are
+      // case-insensitive and their gates hold both cases, so the value is
+      // scanned and gated as it is.
+      m.scanned.push_back(values[i]);
       m.is_normalized[i] = 0;
     }
   }
-  m.run(rs.normalized.get(), m.scanned);
-  for (const std::uint32_t rule : m.touched)
+  if (any_normalized) {
+    // Decoding can add bytes the original lacks ('%3C' is '<'): gate what is scanned.
     for (std::size_t i = 0; i < values.size(); ++i)
-      confirm(rule, values[i], m.scanned[i], m.is_normalized[i] != 0 ? &m.norm[i] : nullptr,
-              out[i]);
+      if (m.is_normalized[i] != 0)
+        m.gates[i] = (m.gates[i] & raw_mask) | (m.gate_of(m.scanned[i]) & norm_mask);
+  }
+  for (std::size_t g = 0; g < rs.normalized.size(); ++g) {
+    if (!m.run(rs.normalized[g], std::uint32_t{1} << (16 + g), m.scanned)) continue;
+    for (const std::uint32_t rule : m.touched)
+      for (const std::uint32_t i : m.admitted) {
+        if (m.is_normalized[i] != 0) {
+          confirm(rule, values[i], m.scanned[i], &m.norm[i], out[i]);
+          continue;
+        }
+        // RE2 runs on the lower-cased text (same offsets), made once per value.
+        std::string& low = m.lowered[i];
+        if (m.has_lowered[i] == 0) {
+          low.assign(values[i]);
+          for (char& c : low)
+            c = lower(c);
+          m.has_lowered[i] = 1;
+        }
+        confirm(rule, values[i], low, nullptr, out[i]);
+      }
+  }
 }
 
 void scanner::find_prompts(std::span<const std::string_view> values,
