@@ -27,6 +27,7 @@
 #include "kafka/client.hpp"
 #include "kafka/commit_tracker.hpp"
 #include "kafka/embedded.hpp"
+#include "kafka/headers.hpp"
 #include "loadgen/fleet.hpp"
 #include "loadgen/options.hpp"
 #include "loadgen/runner.hpp"
@@ -403,7 +404,23 @@ void worker::handle(const kafka::message& m) {
   const std::size_t max_bytes = s_.cfg_.opts.limits.max_event_bytes;
   verdict v = verdict::rejected;
   std::string_view reason;
-  if (!value) {
+  std::vector<kafka::header> in_headers = m.headers();
+  kafka::header_limits header_limits;
+  header_limits.max_total_bytes = max_bytes;
+  const bool bad_headers = kafka::header_problem(in_headers, header_limits).has_value();
+  if (bad_headers) {
+    // Headers that cannot travel (kafka/headers.hpp): the record goes to the
+    // DLQ without them; its value, redacted, is kept (a prefix when large).
+    reason = "bad_headers";
+    const std::string_view raw = value.value_or(std::string_view{});
+    const std::size_t keep = std::min<std::size_t>(raw.size(), 64 * 1024);
+    std::string redacted;
+    if (!proc_.redact_side_text(raw.substr(0, keep), redacted))
+      redacted.assign(raw.substr(0, keep));
+    pipeline::append_dead_letter(dlq_, reason, redacted,
+                                 pipeline::raw_info{0, raw.size(), keep < raw.size()}, from);
+    in_headers.clear();
+  } else if (!value) {
     reason = "null_value";
     pipeline::append_dead_letter(dlq_, reason, "", pipeline::raw_info{}, from);
   } else if (value->size() > max_bytes) {
@@ -420,10 +437,10 @@ void worker::handle(const kafka::message& m) {
 
   // The stateful stage sees every record, one at a time across workers.
   std::optional<std::string_view> sig_header;
-  std::vector<kafka::header> in_headers = m.headers();
   for (const auto& h : in_headers)
     if (h.name == "bw-sig" && h.value) sig_header = h.value;
-  if (!value || value->size() > max_bytes) facts_.reset(s_.spec_.size()), facts_.reason = reason;
+  if (bad_headers || !value || value->size() > max_bytes)
+    facts_.reset(s_.spec_.size()), facts_.reason = reason;
   pipeline::stage_decision decision;
   side_alerts_.clear();
   side_audit_.clear();
@@ -446,7 +463,8 @@ void worker::handle(const kafka::message& m) {
     reason = decision.reason;
     dlq_.clear();
     std::string redacted;
-    proc_.redact_side_text(*value, redacted);
+    // Unchanged text is not copied into `redacted` (with no rules loaded).
+    if (!proc_.redact_side_text(*value, redacted)) redacted.assign(*value);
     pipeline::append_dead_letter(dlq_, reason, redacted, pipeline::raw_info{}, from);
   } else if (decision.reannotate(facts_)) {
     reannotated_.clear();

@@ -36,10 +36,11 @@ inline constexpr std::array<std::string_view, 5> actions{"tag", "hash", "mask", 
 /// Where a record or an alert went.
 inline constexpr std::array<std::string_view, 5> outputs{"sanitized", "dlq", "quarantine", "alerts",
                                                          "audit"};
-/// Dead-letter reasons: json::error order (without `none`), then Kafka's null value.
-inline constexpr std::array<std::string_view, 9> dlq_reasons{
-    "empty",    "too_large",         "invalid_utf8",     "not_json",  "not_object",
-    "too_deep", "control_character", "trailing_content", "null_value"};
+/// Dead-letter reasons: json::error order (without `none`), then Kafka's null
+/// value and headers that cannot travel (kafka/headers.hpp).
+inline constexpr std::array<std::string_view, 10> dlq_reasons{
+    "empty",    "too_large",         "invalid_utf8",     "not_json",   "not_object",
+    "too_deep", "control_character", "trailing_content", "null_value", "bad_headers"};
 /// Quarantine reasons: the alert kinds that quarantine a record.
 inline constexpr std::array<std::string_view, 3> quarantine_reasons{
     "integrity.tamper", "integrity.replay", "integrity.unsigned"};

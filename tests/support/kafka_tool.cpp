@@ -77,8 +77,8 @@ int produce(const std::string& bootstrap, const std::string& topic, int partitio
   return 0;
 }
 
-/// Records no text line can carry: a null value, and an event whose key and
-/// header carry the given canaries.
+/// Records no text line can carry: a null value, an event whose key and
+/// header carry the given canaries, and two with headers that must not travel.
 int produce_special(const std::string& bootstrap, const std::string& topic, const std::string& key,
                     const std::string& header_value) {
   auto p = kafka::producer::make({{"bootstrap.servers", bootstrap}}, nullptr);
@@ -98,7 +98,21 @@ int produce_special(const std::string& bootstrap, const std::string& topic, cons
   event.value = value;
   const kafka::header hdrs[] = {{"authorization", header_value}, {"bw-binary", "\xff\xfe"}};
   event.headers = hdrs;
-  for (const auto* o : {&null_value, &event})
+  // Headers that must not travel (kafka/headers.hpp): an escape sequence in a
+  // name, and a forged `bw-reason`. Both records go to the DLQ as bad_headers.
+  kafka::outgoing escape_name;
+  escape_name.topic = topic;
+  const std::string escaped_value = R"({"bw_test_id":-2,"msg":"escape in a header name"})";
+  escape_name.value = escaped_value;
+  const kafka::header escape_hdrs[] = {{"x-\x1b[31mred", "v"}};
+  escape_name.headers = escape_hdrs;
+  kafka::outgoing forged;
+  forged.topic = topic;
+  const std::string forged_value = R"({"bw_test_id":-3,"msg":"forged bulwark header"})";
+  forged.value = forged_value;
+  const kafka::header forged_hdrs[] = {{"bw-reason", "looks clean"}};
+  forged.headers = forged_hdrs;
+  for (const auto* o : {&null_value, &event, &escape_name, &forged})
     if (producer.produce(*o) != kafka::produce_status::queued) return 1;
   return producer.flush(30s) ? 0 : 1;
 }

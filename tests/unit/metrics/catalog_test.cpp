@@ -224,11 +224,12 @@ TEST(MetricsCatalog, VocabulariesMatchTheModulesThatProduceTheValues) {
   ASSERT_EQ(vocabulary::actions.size(), all_actions.size());
   for (std::size_t i = 0; i < vocabulary::actions.size(); ++i)
     EXPECT_EQ(vocabulary::actions[i], to_string(all_actions[i]));
-  // json::error without `none`, in order, then Kafka's null value.
-  for (std::size_t i = 0; i + 1 < vocabulary::dlq_reasons.size(); ++i)
+  // json::error without `none`, in order, then Kafka's null value and bad headers.
+  for (std::size_t i = 0; i + 2 < vocabulary::dlq_reasons.size(); ++i)
     EXPECT_EQ(vocabulary::dlq_reasons[i], json::to_string(static_cast<json::error>(i + 1)));
   EXPECT_EQ(json::to_string(json::error::trailing_content), vocabulary::dlq_reasons[7]);
-  EXPECT_EQ(vocabulary::dlq_reasons.back(), "null_value");
+  EXPECT_EQ(vocabulary::dlq_reasons[8], "null_value");
+  EXPECT_EQ(vocabulary::dlq_reasons.back(), "bad_headers");
   for (std::size_t i = 0; i < vocabulary::integrity_statuses.size(); ++i)
     EXPECT_EQ(vocabulary::integrity_statuses[i],
               integrity::to_string(static_cast<integrity::integrity_status>(i)));
