@@ -224,8 +224,10 @@ def scenario_e2e(a, tmp):
         reasons = sorted(r["headers"].get("bw-reason", "?") for r in dlq)
         print(f"dlq reasons: {reasons}")
         # The empty and non-JSON values, the binary one (invalid UTF-8), the
-        # array (not an object), the 5 MB one (too large) and a null value.
-        want = sorted(["invalid_utf8", "empty", "not_json", "not_object", "too_large", "null_value"])
+        # array (not an object), the 5 MB one (too large), a null value, and
+        # two with bad headers (an escape in a name, a forged bw-reason).
+        want = sorted(["invalid_utf8", "empty", "not_json", "not_object", "too_large", "null_value",
+                       "bad_headers", "bad_headers"])
         if reasons != want:
             print(f"FAIL: DLQ reasons {reasons}, expected {want}")
             ok = False
