@@ -106,6 +106,15 @@ void print_summary(const pipeline::ndjson_result& r, std::uint64_t alerts) {
     if (t.rejected_by_reason[i] != 0)
       add(std::string("rejected.") + std::string(json::to_string(static_cast<json::error>(i))),
           t.rejected_by_reason[i]);
+  if (r.drift) {
+    // Events drift did not use are counted, never silently dropped.
+    const auto& d = *r.drift;
+    add("drift.observed", d.observed);
+    add("drift.late", d.late);
+    add("drift.future", d.future);
+    add("drift.untracked", d.untracked);
+    add("drift.unreferenced", d.unreferenced);
+  }
   std::fprintf(stderr, "%s\n", line.c_str());
 }
 

@@ -173,6 +173,10 @@ detectors::make(const config::options& opts, const fact_spec& spec, options o) {
   return d;
 }
 
+const drift::counters* detectors::drift_stats() const noexcept {
+  return drift_ ? &drift_->stats() : nullptr;
+}
+
 const alert::engine_stats& detectors::alert_stats() const {
   return alerts_->stats();
 }

@@ -92,6 +92,8 @@ public:
   /// The current time of the stage (event time in scan).
   timestamp_ms now() const noexcept { return now_; }
   const alert::engine_stats& alert_stats() const;
+  /// What the drift monitor did with the events it saw; null without drift.
+  const drift::counters* drift_stats() const noexcept;
 
   ~detectors();
   detectors(const detectors&) = delete;

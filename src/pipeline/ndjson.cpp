@@ -442,6 +442,7 @@ ndjson_result run_ndjson(const config::options& opts, const ndjson_io& io,
     stage->finish(stage->now());
     flush_stage();
   }
+  if (const drift::counters* d = stage->drift_stats()) result.drift = *d;
   for (const auto& p : processors)
     result.totals.add(p.counters());
   // Quarantined records were counted under their scan verdict by the workers.

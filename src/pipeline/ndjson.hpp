@@ -12,9 +12,11 @@
 ///  3. A line longer than that is still rejected whole; its DLQ record holds the
 ///     kept prefix, `"truncated":true` and its real size in `bytes`.
 #include "config/options.hpp"
+#include "drift/monitor.hpp"
 #include "pipeline/processor.hpp"
 
 #include <atomic>
+#include <optional>
 #include <string>
 
 namespace bulwark::alert {
@@ -46,6 +48,9 @@ struct ndjson_result {
   std::uint64_t alerts = 0;      ///< alert records emitted
   std::uint64_t quarantined = 0; ///< records the stateful stage quarantined
   std::uint64_t audit_records = 0;
+  /// The drift monitor's counters (late, future, untracked events …) when
+  /// drift features are configured.
+  std::optional<drift::counters> drift;
   bool stopped = false; ///< input was cut short by `stop`
   std::uint64_t lines = 0;
   std::uint64_t bytes_read = 0; ///< input bytes, newlines included

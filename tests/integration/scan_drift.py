@@ -136,6 +136,23 @@ def main():
         kinds = sorted({al["kind"] for al in alerts_of(out_clean)})
         check(kinds == [], f"the clean twin raises no alert ({kinds})")
 
+        # --- a late event is counted, not silently dropped (no keys: drift
+        # takes unsigned events then)
+        late_in = os.path.join(tmp, "late.ndjson")
+        with open(late_in, "w") as f:
+            f.write(open(clean).read())
+            f.write(json.dumps({"ts": "2026-11-27T00:00:30.000Z", "source": "late-src", "seq": 1,
+                                "type": "prediction", "model": "fraud",
+                                "features": {"amount": 12.5, "country": "DE"}, "score": 0.1}) + "\n")
+        nokeys = os.path.join(tmp, "nokeys.yaml")
+        with open(nokeys, "w") as f:
+            f.write(open(cfg).read().replace(f'integrity:\n  keys: {{k1: {{hex: "{DEMO_KEY}"}}}}\n', ""))
+        r = run(a.bulwark, "scan", "-c", nokeys, "--in", late_in, "--out", os.devnull)
+        summary = dict(kv.split("=", 1) for kv in r.stderr.split() if "=" in kv)
+        check(summary.get("drift.late") == "1" and int(summary.get("drift.observed", 0)) > EVENTS // 2,
+              f"the late event is counted in the summary (drift.late={summary.get('drift.late')}, "
+              f"observed={summary.get('drift.observed')})")
+
         # --- a key cap below the number of models
         # Keys are tracked in order of arrival: a fraud event goes first, so
         # fraud is one of the two tracked models.
