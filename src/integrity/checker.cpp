@@ -170,6 +170,27 @@ check_result checker::check(const event_facts& e, timestamp_ms now) {
   return check_verified(e, verifier_.verify(claim, key_time), pre, now);
 }
 
+check_result checker::recheck(const event_facts& e, timestamp_ms now) const {
+  check_result r;
+  if (keyed()) {
+    const verification v = verify_only(e, now);
+    r.status = v.status;
+    if (v.status == integrity_status::not_signed) {
+      for (const auto& p : settings_.require_signature)
+        if (glob_match(p, e.source)) {
+          r.quarantine = true;
+          r.quarantine_reason = "integrity.unsigned";
+          break;
+        }
+    } else if (v.status != integrity_status::verified) {
+      r.quarantine = true;
+      r.quarantine_reason = "integrity.tamper";
+    }
+  }
+  r.untrusted = !r.quarantine && !e.source.empty() && peers_.untrusted(e.source, now);
+  return r;
+}
+
 check_result checker::check(const event_facts& e, const verification& v, timestamp_ms now) {
   return check_verified(e, v, std::nullopt, now);
 }

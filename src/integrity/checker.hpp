@@ -149,6 +149,16 @@ public:
   /// workers may call it concurrently with each other and with check().
   verification verify_only(const event_facts& e, timestamp_ms now) const;
 
+  /// A record this process has judged already, delivered again by Kafka
+  /// (at-least-once: a rebalance or a rewind re-reads what was not yet
+  /// committed). Its signature is verified and the signing policy applied as
+  /// the first time, so tampered and unsigned records are quarantined again;
+  /// sequences, the clock, silence and poisoning are left alone (the first
+  /// delivery moved them; seeing its sequence number again is not a replay)
+  /// and no alert is raised again. A record the first delivery quarantined
+  /// as a replay must be remembered by the caller (pipeline::detectors).
+  check_result recheck(const event_facts& e, timestamp_ms now) const;
+
   /// check() with the signature already verified by verify_only(); `e.raw`
   /// and `e.sig_header` are not read. The sequence window is still changed
   /// only for a verified event, after its verification.

@@ -89,6 +89,28 @@ std::string_view title_for(category c) {
   return "finding";
 }
 
+integrity::event_facts integrity_facts(const record_facts& f, std::string_view raw,
+                                       std::optional<std::string_view> sig_header,
+                                       std::optional<timestamp_ms> event_time,
+                                       std::optional<timestamp_ms> record_time) {
+  integrity::event_facts e;
+  e.raw = raw;
+  e.sig_header = sig_header;
+  e.event_time = event_time;
+  e.record_time = record_time;
+  e.source = text_of(f.at(fact_spec::source));
+  if (auto n = number_of(f.at(fact_spec::seq));
+      n && *n >= 0 && *n == static_cast<double>(static_cast<std::uint64_t>(*n)))
+    e.seq = static_cast<std::uint64_t>(*n);
+  e.epoch = text_of(f.at(fact_spec::epoch));
+  e.type = text_of(f.at(fact_spec::type));
+  e.model = text_of(f.at(fact_spec::model));
+  e.name = text_of(f.at(fact_spec::name));
+  e.value = number_of(f.at(fact_spec::value));
+  e.action = text_of(f.at(fact_spec::action));
+  return e;
+}
+
 } // namespace
 
 detectors::~detectors() = default;
@@ -220,6 +242,7 @@ stage_decision detectors::observe(const record_facts& f, std::string_view raw,
     now_ = *event_time;
   }
   started_ = true;
+  if (redelivered(ref)) return observe_again(f, raw, ref, sig_header, event_time, record_time);
 
   if (!f.parsed) {
     alert_request r;
@@ -236,22 +259,9 @@ stage_decision detectors::observe(const record_facts& f, std::string_view raw,
 
   bool authenticated = false;
   if (f.parsed) {
-    integrity::event_facts e;
-    e.raw = raw;
-    e.sig_header = sig_header;
-    e.event_time = event_time;
-    e.record_time = record_time;
-    e.source = text_of(f.at(fact_spec::source));
-    if (auto n = number_of(f.at(fact_spec::seq));
-        n && *n >= 0 && *n == static_cast<double>(static_cast<std::uint64_t>(*n)))
-      e.seq = static_cast<std::uint64_t>(*n);
-    e.epoch = text_of(f.at(fact_spec::epoch));
-    e.type = text_of(f.at(fact_spec::type));
-    e.model = text_of(f.at(fact_spec::model));
-    e.name = text_of(f.at(fact_spec::name));
-    e.value = number_of(f.at(fact_spec::value));
-    e.action = text_of(f.at(fact_spec::action));
+    const integrity::event_facts e = integrity_facts(f, raw, sig_header, event_time, record_time);
     integrity::check_result r = integrity_->check(e, now_);
+    if (r.quarantine && r.quarantine_reason == "integrity.replay") remember_replay(ref);
     if (r.status) {
       d.integrity = integrity::to_string(*r.status);
       authenticated = *r.status == integrity::integrity_status::verified;
@@ -313,6 +323,56 @@ stage_decision detectors::observe(const record_facts& f, std::string_view raw,
     }
     if (chain_->record_receipt(receipt)) audit_line(chain_->checkpoint(now_, false));
   }
+  return d;
+}
+
+bool detectors::redelivered(const input_ref& ref) {
+  if (ref.topic.empty()) return false; // scan: every line is read once
+  const auto [it, fresh] = high_offsets_.try_emplace({ref.topic, ref.partition}, ref.offset);
+  if (fresh) return false;
+  if (ref.offset <= it->second) {
+    ++redelivered_;
+    return true;
+  }
+  it->second = ref.offset;
+  return false;
+}
+
+void detectors::remember_replay(const input_ref& ref) {
+  if (ref.topic.empty()) return;
+  // Bounded: the oldest is forgotten first. Redelivery re-reads only what was
+  // not yet committed, a far shorter span than this many replays.
+  constexpr std::size_t max_remembered = 65'536;
+  offset_key key{ref.topic, ref.partition, ref.offset};
+  if (!replayed_.insert(key).second) return;
+  replayed_order_.push_back(std::move(key));
+  if (replayed_order_.size() > max_remembered) {
+    replayed_.erase(replayed_order_.front());
+    replayed_order_.pop_front();
+  }
+}
+
+stage_decision detectors::observe_again(const record_facts& f, std::string_view raw,
+                                        const input_ref& ref,
+                                        std::optional<std::string_view> sig_header,
+                                        std::optional<timestamp_ms> event_time,
+                                        std::optional<timestamp_ms> record_time) {
+  // Judged before (and its alerts, drift values and audit receipt with it):
+  // the same verdict again, nothing counted twice.
+  stage_decision d;
+  if (!f.parsed) return d;
+  if (replayed_.contains(offset_key{ref.topic, ref.partition, ref.offset})) {
+    d.quarantine = true;
+    d.reason = "integrity.replay";
+    d.integrity = integrity::to_string(integrity::integrity_status::replay);
+    return d;
+  }
+  const integrity::check_result r =
+      integrity_->recheck(integrity_facts(f, raw, sig_header, event_time, record_time), now_);
+  if (r.status) d.integrity = integrity::to_string(*r.status);
+  d.quarantine = r.quarantine;
+  d.reason = r.quarantine_reason;
+  d.untrusted = r.untrusted;
   return d;
 }
 

@@ -24,9 +24,15 @@
 #include "pipeline/facts.hpp"
 #include "pipeline/processor.hpp"
 
+#include <cstdint>
+#include <deque>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <variant>
 
 namespace bulwark::pipeline {
@@ -99,8 +105,21 @@ public:
   detectors(const detectors&) = delete;
   detectors& operator=(const detectors&) = delete;
 
+  /// Records Kafka delivered again after this stage had judged them (a
+  /// rebalance or rewind re-reads what was not yet committed): judged again
+  /// by signature and remembered replays only, counted here.
+  std::uint64_t redelivered() const noexcept { return redelivered_; }
+
 private:
   detectors() = default;
+  /// Whether `ref` is at or below the highest offset seen for its partition
+  /// (run only; updates that offset otherwise).
+  bool redelivered(const input_ref& ref);
+  void remember_replay(const input_ref& ref);
+  stage_decision observe_again(const record_facts& f, std::string_view raw, const input_ref& ref,
+                               std::optional<std::string_view> sig_header,
+                               std::optional<timestamp_ms> event_time,
+                               std::optional<timestamp_ms> record_time);
   void submit(alert_request r, timestamp_ms at);
   void drift_alerts(std::vector<drift::raised_alert> raised);
   void audit_line(std::string line);
@@ -118,6 +137,13 @@ private:
   timestamp_ms now_ = 0;
   bool started_ = false;
   stage_outputs out_;
+
+  using partition_key = std::pair<std::string, std::int32_t>;
+  using offset_key = std::tuple<std::string, std::int32_t, std::int64_t>;
+  std::map<partition_key, std::int64_t> high_offsets_; ///< one per partition seen
+  std::set<offset_key> replayed_;                      ///< quarantined as replays (bounded)
+  std::deque<offset_key> replayed_order_;              ///< eviction order of replayed_
+  std::uint64_t redelivered_ = 0;
 };
 
 /// The drift inputs of one event: its joined key, the first key field (the

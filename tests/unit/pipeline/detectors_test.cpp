@@ -48,6 +48,17 @@ struct harness {
     auto made = detectors::make(opts, spec, {detectors::clock_mode::event_time, true});
     stage = std::move(std::get<std::unique_ptr<detectors>>(made));
   }
+  /// A Kafka record at `offset` of partition 0 (run's redelivery rules apply).
+  stage_decision feed_record(const std::string& raw, std::int64_t offset) {
+    out.clear();
+    dlq.clear();
+    proc.process(raw, raw_info{}, origin::record("telemetry", 0, offset), out, dlq, spec, facts);
+    input_ref ref;
+    ref.topic = "telemetry";
+    ref.partition = 0;
+    ref.offset = offset;
+    return stage->observe(facts, raw, out, ref, std::nullopt, std::nullopt, 0);
+  }
   stage_decision feed(const std::string& raw) {
     out.clear();
     dlq.clear();
@@ -141,6 +152,40 @@ TEST(Detectors, EveryConsumedRecordIsAReceiptAndTheEndSealsTheChain) {
   const std::string& audit = h.stage->outputs().audit;
   EXPECT_NE(audit.find(R"("type":"checkpoint","at")"), std::string::npos);
   EXPECT_NE(audit.find(R"("final":true,"count":4)"), std::string::npos) << audit;
+}
+
+TEST(Detectors, AKafkaRedeliveryIsJudgedAgainWithoutBecomingAReplay) {
+  // At-least-once: after a rebalance, records not yet committed are read
+  // again by this process. Seeing their sequence numbers again is not an
+  // attack, and nothing is counted or alerted twice.
+  harness h;
+  const std::string a = sign(R"({"ts":"2026-11-27T10:00:00Z","source":"srv-1","seq":1})");
+  const std::string b = sign(R"({"ts":"2026-11-27T10:00:01Z","source":"srv-1","seq":2})");
+  std::string edited = sign(R"({"ts":"2026-11-27T10:00:02Z","source":"srv-1","seq":3,"m":"a"})");
+  edited.replace(edited.find("\"a\""), 3, "\"b\"");
+  EXPECT_FALSE(h.feed_record(a, 10).quarantine);
+  EXPECT_FALSE(h.feed_record(b, 11).quarantine);
+  EXPECT_EQ(h.feed_record(edited, 12).reason, "integrity.tamper");
+  // A replay attack: the same signed event as a new record (a new offset).
+  EXPECT_EQ(h.feed_record(a, 13).reason, "integrity.replay");
+  h.stage->outputs().clear();
+
+  // Offsets 10..13 delivered again.
+  const auto again_a = h.feed_record(a, 10);
+  EXPECT_FALSE(again_a.quarantine);
+  EXPECT_EQ(again_a.integrity, "verified");
+  EXPECT_FALSE(h.feed_record(b, 11).quarantine);
+  EXPECT_EQ(h.feed_record(edited, 12).reason, "integrity.tamper") << "tampered stays tampered";
+  const auto again_replay = h.feed_record(a, 13);
+  EXPECT_EQ(again_replay.reason, "integrity.replay") << "a replay stays a replay";
+  EXPECT_EQ(again_replay.integrity, "replay");
+  EXPECT_EQ(h.stage->redelivered(), 4U);
+  EXPECT_EQ(h.stage->outputs().alerts, "") << "no alert raised twice";
+
+  // Then the stream goes on: new offsets are checked as before.
+  EXPECT_FALSE(h.feed_record(sign(R"({"ts":"2026-11-27T10:00:03Z","source":"srv-1","seq":4})"), 14)
+                   .quarantine);
+  EXPECT_EQ(h.feed_record(b, 15).reason, "integrity.replay");
 }
 
 } // namespace
