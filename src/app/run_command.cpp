@@ -20,10 +20,16 @@
 //     instead: outputs and input offsets commit together in one transaction
 //     per batch (send_offsets_to_transaction); an aborted transaction rewinds
 //     the worker's partitions to their committed offsets and redoes the batch.
+//  6. Metrics (docs/metrics.md): each thread updates its own metrics::writer
+//     (lock-free); lag, assignment and readiness are computed at scrape time
+//     on the HTTP thread from atomics the workers store, so a scrape never
+//     holds up a record. The HTTP endpoint listens before the cluster starts
+//     and serves /metrics only once the registry exists.
 #include "app/cli.hpp"
 #include "app/kafka_setup.hpp"
 #include "core/time.hpp"
 #include "http/alertmanager_forwarder.hpp"
+#include "http/server.hpp"
 #include "kafka/client.hpp"
 #include "kafka/commit_tracker.hpp"
 #include "kafka/embedded.hpp"
@@ -31,6 +37,7 @@
 #include "loadgen/fleet.hpp"
 #include "loadgen/options.hpp"
 #include "loadgen/runner.hpp"
+#include "metrics/catalog.hpp"
 #include "pipeline/detectors.hpp"
 #include "pipeline/processor.hpp"
 
@@ -41,6 +48,7 @@
 #include <deque>
 #include <functional>
 #include <latch>
+#include <librdkafka/rdkafka.h>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -75,7 +83,69 @@ constexpr auto commit_every = 200ms;
 struct delivery_token {
   std::shared_ptr<kafka::partition_tracker> tracker;
   std::int64_t offset = -1;
+  clock::time_point queued = clock::now(); ///< for the producer stage's duration
 };
+
+/// /readyz answers 503 while this instance's partitions are further behind
+/// their high watermarks than this, in all (docs/metrics.md, HTTP endpoint).
+constexpr std::int64_t ready_max_lag = 10'000;
+
+/// Positions in metrics::vocabulary::stages.
+enum stage_index : std::size_t { reader_stage, worker_stage, writer_stage, producer_stage };
+
+/// Series resolved once at start-up; any thread updates them through its own
+/// writer (see bound_writer).
+struct run_series {
+  std::array<metrics::counter, 4> received, sent, errors;
+  std::array<metrics::histogram, 4> took;
+  metrics::counter input_bytes, audit_records, audit_checkpoints;
+  std::array<metrics::counter, 5> verdicts, out_records, out_bytes; ///< outputs order
+};
+
+/// The writer of the current thread: code that runs on several threads
+/// (delivery reports, alert counting) finds it here. Null on a thread
+/// without one: its updates are skipped.
+thread_local metrics::writer* thread_writer = nullptr;
+
+/// Gives the calling thread a writer for as long as it lives.
+class bound_writer {
+public:
+  explicit bound_writer(metrics::registry* reg) {
+    if (reg == nullptr) return;
+    w_.emplace(reg->make_writer());
+    previous_ = thread_writer;
+    thread_writer = &*w_;
+  }
+  ~bound_writer() {
+    if (w_) thread_writer = previous_;
+  }
+  bound_writer(const bound_writer&) = delete;
+  bound_writer& operator=(const bound_writer&) = delete;
+
+private:
+  std::optional<metrics::writer> w_;
+  metrics::writer* previous_ = nullptr;
+};
+
+/// Who holds an input partition and how far it got, for lag and readiness
+/// (written by the workers, read at scrape time).
+struct partition_slot {
+  std::atomic<int> owner{-1};         ///< worker id, -1 when this instance does not hold it
+  std::atomic<std::int64_t> next{-1}; ///< next offset to process, -1 before the first record
+};
+
+/// What the HTTP endpoint reads; the service plugs itself in once its
+/// registry exists and out before it goes.
+struct http_state {
+  std::mutex mu;
+  metrics::registry* registry = nullptr;
+  std::function<http::readiness()> ready;
+  std::string address; ///< host:port bound (the real port when 0 was asked); "" if none
+};
+
+double seconds_since(clock::time_point t) {
+  return std::chrono::duration<double>(clock::now() - t).count();
+}
 
 /// A record whose delivery failed, produced again after a pause.
 struct retry_item {
@@ -162,14 +232,24 @@ private:
   pipeline::record_facts facts_;
   std::vector<std::string> header_values_;
   pipeline::stats last_{};
+  /// This worker's partition slot for `tp`, or null (not a configured input,
+  /// or a partition added after start-up).
+  partition_slot* slot_for(const kafka::topic_partition& tp) const;
+  /// Counts what one record produced: verdict, dead letter or quarantine reason.
+  void count_record(verdict v, std::string_view reason, const pipeline::stage_decision& d);
+
+public:
+  rd_kafka_s* consumer_handle() const noexcept { return consumer_ ? consumer_->handle() : nullptr; }
+  /// Set once the group gave this worker its first assignment (maybe empty).
+  std::atomic<bool> joined{false};
 };
 
 class service {
 public:
   service(const loaded_config& cfg, kafka::properties props, topic_plan plan, bool relay,
-          run_hooks hooks)
+          run_hooks hooks, http_state* http, std::chrono::system_clock::time_point started)
       : cfg_(cfg), props_(std::move(props)), plan_(std::move(plan)), relay_(relay),
-        hooks_(std::move(hooks)) {}
+        hooks_(std::move(hooks)), http_(http), process_started_(started) {}
 
   int run();
 
@@ -180,16 +260,33 @@ public:
   run_hooks hooks_;
   pipeline::fact_spec spec_{cfg_.opts};
   std::map<std::string, std::uint64_t> alert_kinds_; ///< guarded by stage_mutex_
-  /// Counts alerts by kind (call with stage_mutex_ held).
+  /// Counts alerts by kind, and by kind and severity in the metrics (call
+  /// with stage_mutex_ held). Both are bulwark's own words, written before
+  /// any evidence in the line; unknown values fall to `other` anyway.
   void count_alert_kinds(const std::string& lines) {
     static constexpr std::string_view tag = "\"kind\":\"";
+    static constexpr std::string_view sev_tag = "\"severity\":\"";
+    std::size_t line_start = 0;
     for (std::size_t pos = lines.find(tag); pos != std::string::npos; pos = lines.find(tag, pos)) {
       pos += tag.size();
       const std::size_t end = lines.find('"', pos);
       if (end == std::string::npos) break;
-      ++alert_kinds_[lines.substr(pos, end - pos)];
+      const std::string_view kind = std::string_view(lines).substr(pos, end - pos);
+      ++alert_kinds_[std::string(kind)];
+      if (thread_writer != nullptr) {
+        std::string_view sev;
+        const std::size_t s =
+            std::string_view(lines).substr(line_start, pos - line_start).find(sev_tag);
+        if (s != std::string_view::npos) {
+          const std::size_t from = line_start + s + sev_tag.size();
+          const std::size_t to = lines.find('"', from);
+          if (to != std::string::npos) sev = std::string_view(lines).substr(from, to - from);
+        }
+        thread_writer->add(cat_.alerts, {kind, sev});
+      }
       pos = lines.find('\n', end);
       if (pos == std::string::npos) break;
+      line_start = ++pos;
     }
   }
   std::unique_ptr<pipeline::detectors> stage_; ///< guarded by stage_mutex_
@@ -198,6 +295,108 @@ public:
   void produce_stage_outputs();
   std::optional<kafka::producer> producer_;
   run_counters counters_;
+
+  // Metrics (docs/metrics.md). Declared before the workers exist, destroyed
+  // after them (writers must go before the registry).
+  std::unique_ptr<metrics::registry> metrics_;
+  metrics::catalog cat_{};
+  run_series series_{};
+  http_state* http_ = nullptr;
+  std::chrono::system_clock::time_point process_started_;
+  /// [input index][partition]: sized from the partition counts at start-up.
+  std::vector<std::unique_ptr<partition_slot[]>> slots_;
+  std::vector<std::size_t> slot_counts_;
+  std::atomic<int> paused_workers_{0};
+  std::vector<std::unique_ptr<worker>>* workers_ = nullptr; ///< for scrapes; set during run()
+
+  /// Declares the catalogue; false (after printing why) when it is refused.
+  bool make_metrics();
+  /// Lag of the partitions this instance holds, assignment, readiness: at scrape time.
+  void on_scrape(metrics::registry& r);
+  http::readiness readiness() const;
+  /// Sums the lag of held partitions whose position and high watermark are known.
+  std::int64_t
+  held_lag(const std::function<void(std::size_t, std::size_t, std::int64_t)>& each) const;
+  /// Index of input `topic`, or SIZE_MAX.
+  std::size_t input_index(std::string_view topic) const noexcept {
+    const auto& in = cfg_.opts.kafka.inputs;
+    for (std::size_t i = 0; i < in.size(); ++i)
+      if (in[i] == topic) return i;
+    return SIZE_MAX;
+  }
+  /// Position in metrics::vocabulary::outputs of a topic bulwark writes.
+  std::size_t output_index(std::string_view topic) const noexcept {
+    const auto& k = cfg_.opts.kafka;
+    if (topic == k.dlq_topic) return 1;
+    if (topic == k.quarantine_topic) return 2;
+    if (topic == k.alerts_topic) return 3;
+    if (topic == k.audit_topic) return 4;
+    return 0;
+  }
+  // What the stage and the Alertmanager forwarder counted, as of the last
+  // sync: the poller thread (then the main thread, after it) adds the deltas.
+  alert::engine_stats last_alert_stats_{};
+  drift::counters last_drift_{};
+  alert::alertmanager_stats last_posts_{};
+  /// Adds the stage's new alert outcomes and drift observations (stage_mutex_ held).
+  void count_stage_stats() {
+    metrics::writer* const w = thread_writer;
+    if (w == nullptr) return;
+    const alert::engine_stats& a = stage_->alert_stats();
+    const std::array<std::uint64_t, 7> now{a.folded,         a.over_budget,     a.deferred,
+                                           a.absorbed,       a.dropped_pending, a.evicted_folds,
+                                           a.evicted_budgets};
+    const std::array<std::uint64_t, 7> was{
+        last_alert_stats_.folded,          last_alert_stats_.over_budget,
+        last_alert_stats_.deferred,        last_alert_stats_.absorbed,
+        last_alert_stats_.dropped_pending, last_alert_stats_.evicted_folds,
+        last_alert_stats_.evicted_budgets};
+    for (std::size_t i = 0; i < now.size(); ++i)
+      if (now[i] > was[i]) w->add(cat_.alert_outcomes, {metrics::at{i}}, now[i] - was[i]);
+    last_alert_stats_ = a;
+    if (const drift::counters* d = stage_->drift_stats()) {
+      const std::array<std::uint64_t, 7> dn{d->applied,       d->learning,  d->late,
+                                            d->future,        d->untracked, d->unreferenced,
+                                            d->reference_late};
+      const std::array<std::uint64_t, 7> dw{last_drift_.applied,       last_drift_.learning,
+                                            last_drift_.late,          last_drift_.future,
+                                            last_drift_.untracked,     last_drift_.unreferenced,
+                                            last_drift_.reference_late};
+      for (std::size_t i = 0; i < dn.size(); ++i)
+        if (dn[i] > dw[i]) w->add(cat_.drift_observations, {metrics::at{i}}, dn[i] - dw[i]);
+      last_drift_ = *d;
+    }
+  }
+  void count_alertmanager_posts(const http::forwarder_stats& st) {
+    metrics::writer* const w = thread_writer;
+    if (w == nullptr) return;
+    const alert::alertmanager_stats& b = st.buffer;
+    if (b.posts_ok > last_posts_.posts_ok)
+      w->add(cat_.alertmanager_posts, {metrics::at{0}}, b.posts_ok - last_posts_.posts_ok);
+    const std::uint64_t failed = b.posts_failed + b.posts_rejected;
+    const std::uint64_t failed_before = last_posts_.posts_failed + last_posts_.posts_rejected;
+    if (failed > failed_before)
+      w->add(cat_.alertmanager_posts, {metrics::at{1}}, failed - failed_before);
+    last_posts_ = b;
+  }
+
+  /// Counts the audit records in `lines` and their checkpoints.
+  void count_audit(const std::string& lines) {
+    if (thread_writer == nullptr || lines.empty()) return;
+    std::uint64_t n = 0, checkpoints = 0;
+    for (std::size_t pos = 0; pos < lines.size();) {
+      std::size_t nl = lines.find('\n', pos);
+      if (nl == std::string::npos) nl = lines.size();
+      const std::string_view line = std::string_view(lines).substr(pos, nl - pos);
+      if (!line.empty()) {
+        ++n;
+        if (line.find("\"type\":\"checkpoint\"") != std::string_view::npos) ++checkpoints;
+      }
+      pos = nl + 1;
+    }
+    thread_writer->add(series_.audit_records, n);
+    thread_writer->add(series_.audit_checkpoints, checkpoints);
+  }
   std::atomic<bool> fatal_{false};
   std::string fatal_reason_;
   std::mutex fatal_mutex_;
@@ -221,6 +420,17 @@ private:
 
 void service::on_delivery(const kafka::delivery& d) {
   auto* token = static_cast<delivery_token*>(d.token);
+  if (metrics::writer* w = thread_writer) {
+    if (d.failure) {
+      w->add(series_.errors[producer_stage]);
+    } else {
+      w->add(series_.sent[producer_stage]);
+      const std::size_t out = output_index(d.topic);
+      w->add(series_.out_records[out]);
+      w->add(series_.out_bytes[out], d.value.size());
+      if (token != nullptr) w->observe(series_.took[producer_stage], seconds_since(token->queued));
+    }
+  }
   if (!d.failure) {
     counters_.delivered.fetch_add(1, std::memory_order_relaxed);
     if (token != nullptr) {
@@ -312,8 +522,22 @@ bool worker::start(std::string& why) {
 }
 
 void worker::on_assign(const std::vector<kafka::topic_partition>& parts) {
-  for (const auto& tp : parts)
+  for (const auto& tp : parts) {
     trackers_[tp] = std::make_shared<kafka::partition_tracker>();
+    if (partition_slot* slot = slot_for(tp)) {
+      slot->next.store(-1, std::memory_order_relaxed);
+      slot->owner.store(id_, std::memory_order_release);
+    }
+  }
+  joined.store(true, std::memory_order_release);
+}
+
+partition_slot* worker::slot_for(const kafka::topic_partition& tp) const {
+  const std::size_t i = s_.input_index(tp.topic);
+  if (i == SIZE_MAX || tp.partition < 0 ||
+      static_cast<std::size_t>(tp.partition) >= s_.slot_counts_[i])
+    return nullptr;
+  return &s_.slots_[i][static_cast<std::size_t>(tp.partition)];
 }
 
 void worker::drain(const kafka::partition_tracker& t, clock::time_point until) {
@@ -322,6 +546,11 @@ void worker::drain(const kafka::partition_tracker& t, clock::time_point until) {
 }
 
 void worker::on_revoke(const std::vector<kafka::topic_partition>& parts) {
+  for (const auto& tp : parts)
+    if (partition_slot* slot = slot_for(tp)) {
+      int mine = id_;
+      slot->owner.compare_exchange_strong(mine, -1, std::memory_order_acq_rel);
+    }
   if (txn_producer_) {
     // The open transaction holds these partitions' outputs and offsets.
     if (txn_open_) finish_transaction();
@@ -350,7 +579,10 @@ bool worker::produce(kafka::producer& p, const kafka::outgoing& o) {
   for (;;) {
     kafka::error why;
     const kafka::produce_status st = p.produce(o, &why);
-    if (st == kafka::produce_status::queued) break;
+    if (st == kafka::produce_status::queued) {
+      if (thread_writer != nullptr) thread_writer->add(s_.series_.received[producer_stage]);
+      break;
+    }
     if (st == kafka::produce_status::failed) {
       if (why.fatal) {
         s_.fail(why.message);
@@ -363,6 +595,7 @@ bool worker::produce(kafka::producer& p, const kafka::outgoing& o) {
       if (!paused) {
         consumer_->pause_all();
         paused = true;
+        s_.paused_workers_.fetch_add(1, std::memory_order_relaxed);
       }
       if (&p == &*s_.producer_)
         std::this_thread::sleep_for(1ms); // the poller thread serves its reports
@@ -372,18 +605,27 @@ bool worker::produce(kafka::producer& p, const kafka::outgoing& o) {
     if (s_.stopping()) {
       if (stop_deadline == clock::time_point::max()) stop_deadline = clock::now() + drain_budget;
       if (clock::now() > stop_deadline || s_.fatal_.load()) {
-        if (paused) consumer_->resume_all();
+        if (paused) {
+          consumer_->resume_all();
+          s_.paused_workers_.fetch_sub(1, std::memory_order_relaxed);
+        }
         return false;
       }
     }
   }
-  if (paused) consumer_->resume_all();
+  if (paused) {
+    consumer_->resume_all();
+    s_.paused_workers_.fetch_sub(1, std::memory_order_relaxed);
+  }
   return true;
 }
 
 void worker::handle(const kafka::message& m) {
+  metrics::writer* const w = thread_writer;
+  const run_series& ser = s_.series_;
   if (auto err = m.failure()) {
     std::fprintf(stderr, "bulwark run: worker %d: consumer: %s\n", id_, err->message.c_str());
+    if (w != nullptr) w->add(ser.errors[reader_stage]);
     return;
   }
   s_.counters_.consumed.fetch_add(1, std::memory_order_relaxed);
@@ -392,6 +634,13 @@ void worker::handle(const kafka::message& m) {
   if (it == trackers_.end())
     it = trackers_.emplace(tp, std::make_shared<kafka::partition_tracker>()).first;
   const std::shared_ptr<kafka::partition_tracker>& tracker = it->second;
+  if (partition_slot* slot = slot_for(tp))
+    slot->next.store(m.offset() + 1, std::memory_order_relaxed);
+  if (w != nullptr) {
+    w->add(ser.received[reader_stage]);
+    w->add(ser.sent[reader_stage]);
+    w->add(ser.input_bytes, m.value() ? m.value()->size() : 0);
+  }
 
   if (s_.relay_) {
     relay(m, tp, tracker);
@@ -404,6 +653,7 @@ void worker::handle(const kafka::message& m) {
   const std::size_t max_bytes = s_.cfg_.opts.limits.max_event_bytes;
   verdict v = verdict::rejected;
   std::string_view reason;
+  const auto worker_started = clock::now();
   std::vector<kafka::header> in_headers = m.headers();
   kafka::header_limits header_limits;
   header_limits.max_total_bytes = max_bytes;
@@ -434,6 +684,20 @@ void worker::handle(const kafka::message& m) {
     v = proc_.process(*value, pipeline::raw_info{}, from, out_, dlq_, s_.spec_, facts_);
     reason = proc_.last_reason();
   }
+  if (w != nullptr) {
+    // Before redact_side_text() below reuses the scanner.
+    if (v == verdict::redacted || v == verdict::flagged)
+      proc_.for_each_last_finding([&](const pipeline::processor::finding_count& f) {
+        w->add(s_.cat_.findings,
+               {metrics::at{static_cast<std::size_t>(f.cat)},
+                metrics::at{static_cast<std::size_t>(f.act)}},
+               f.count);
+        w->add(s_.cat_.rule_findings, {f.rule}, f.count);
+      });
+    w->add(ser.received[worker_stage]);
+    w->add(ser.sent[worker_stage]);
+    w->observe(ser.took[worker_stage], seconds_since(worker_started));
+  }
 
   // The stateful stage sees every record, one at a time across workers.
   std::optional<std::string_view> sig_header;
@@ -450,14 +714,17 @@ void worker::handle(const kafka::message& m) {
     ref.topic = tp.topic;
     ref.partition = m.partition();
     ref.offset = m.offset();
+    const auto writer_started = clock::now();
     decision = s_.stage_->observe(facts_, value.value_or(std::string_view{}), out_, ref, sig_header,
                                   m.timestamp(), wall_clock_now());
+    if (w != nullptr) w->observe(ser.took[writer_stage], seconds_since(writer_started));
     side_alerts_.swap(s_.stage_->outputs().alerts);
     s_.count_alert_kinds(side_alerts_);
     if (decision.quarantine) ++s_.alert_kinds_["quarantine." + std::string(decision.reason)];
     side_audit_.swap(s_.stage_->outputs().audit);
     s_.stage_->outputs().clear();
   }
+  s_.count_audit(side_audit_);
   if (decision.quarantine) {
     v = verdict::quarantined;
     reason = decision.reason;
@@ -500,6 +767,7 @@ void worker::handle(const kafka::message& m) {
     if (v == verdict::redacted) s_.counters_.redacted.fetch_add(1, std::memory_order_relaxed);
     if (v == verdict::flagged) s_.counters_.flagged.fetch_add(1, std::memory_order_relaxed);
   }
+  count_record(v, reason, decision);
   // Findings per category, from the processor's own counters.
   const pipeline::stats& now = proc_.counters();
   for (std::size_t c = 0; c < 4; ++c)
@@ -541,6 +809,18 @@ void worker::handle(const kafka::message& m) {
       return;
     }
   }
+}
+
+void worker::count_record(verdict v, std::string_view reason, const pipeline::stage_decision& d) {
+  metrics::writer* const w = thread_writer;
+  if (w == nullptr) return;
+  const run_series& ser = s_.series_;
+  w->add(ser.received[writer_stage]);
+  w->add(ser.sent[writer_stage]);
+  w->add(ser.verdicts[static_cast<std::size_t>(v)]);
+  if (v == verdict::rejected) w->add(s_.cat_.dead_letters, {reason});
+  if (v == verdict::quarantined) w->add(s_.cat_.quarantined, {reason});
+  if (d.integrity) w->add(s_.cat_.integrity_events, {*d.integrity});
 }
 
 void worker::relay(const kafka::message& m, const kafka::topic_partition& tp,
@@ -623,6 +903,7 @@ void worker::commit_moved() {
 }
 
 void worker::run(std::latch& committed) {
+  const bound_writer metrics_writer(s_.metrics_.get());
   if (txn_producer_) {
     run_transactional();
     committed.arrive_and_wait();
@@ -699,6 +980,7 @@ void service::produce_stage_outputs() {
     stage_->outputs().clear();
     count_alert_kinds(alerts);
   }
+  count_audit(audit);
   std::vector<kafka::outgoing> records;
   append_line_records(records, alerts, cfg_.opts.kafka.alerts_topic, -1);
   append_line_records(records, audit, cfg_.opts.kafka.audit_topic, 0);
@@ -706,6 +988,118 @@ void service::produce_stage_outputs() {
     for (int tries = 0; producer_->produce(o) == kafka::produce_status::queue_full && tries < 1000;
          ++tries)
       producer_->poll(5ms);
+}
+
+bool service::make_metrics() {
+  const config::options& o = cfg_.opts;
+  metrics::catalog_inputs in;
+  if (cfg_.rules)
+    for (std::size_t i = 0; i < cfg_.rules->size(); ++i)
+      in.rules.push_back(cfg_.rules->rule(i).spec.id);
+  // Partition labels and lag slots come from the partition counts now; a
+  // partition added later is counted under `other` and has no lag series.
+  for (const std::string& topic : o.kafka.inputs) {
+    std::size_t n = 0;
+    if (o.kafka.brokers == "embedded") {
+      n = static_cast<std::size_t>(std::max(0, o.kafka.embedded_partitions));
+    } else {
+      auto count = producer_->partition_count(topic, 10s);
+      if (const int* c = std::get_if<int>(&count)) n = static_cast<std::size_t>(std::max(0, *c));
+    }
+    in.inputs.push_back({topic, n});
+    slot_counts_.push_back(n);
+    slots_.push_back(std::make_unique<partition_slot[]>(n));
+  }
+  for (const auto& f : o.drift.features)
+    in.features.push_back(f.path);
+  for (const auto& [kid, source] : o.integrity.keys)
+    in.key_ids.push_back(kid);
+  in.version = "0.1.0";
+  metrics::builder b;
+  cat_ = metrics::declare_catalog(b, in);
+  auto made = metrics::registry::make(std::move(b));
+  if (auto* e = std::get_if<metrics::error>(&made)) {
+    std::fprintf(stderr, "bulwark run: %s\n", e->message.c_str());
+    return false;
+  }
+  metrics_ = std::move(std::get<std::unique_ptr<metrics::registry>>(made));
+  metrics::registry& r = *metrics_;
+  for (std::size_t st = 0; st < 4; ++st) {
+    series_.received[st] = r.series(cat_.records_received, {metrics::at{st}});
+    series_.sent[st] = r.series(cat_.records_sent, {metrics::at{st}});
+    series_.errors[st] = r.series(cat_.errors, {metrics::at{st}});
+    series_.took[st] = r.series(cat_.stage_duration, {metrics::at{st}});
+  }
+  series_.input_bytes = r.series(cat_.input_bytes);
+  series_.audit_records = r.series(cat_.audit_records);
+  series_.audit_checkpoints = r.series(cat_.audit_checkpoints);
+  for (std::size_t i = 0; i < 5; ++i) {
+    series_.verdicts[i] = r.series(cat_.verdicts, {metrics::at{i}});
+    series_.out_records[i] = r.series(cat_.output_records, {metrics::at{i}});
+    series_.out_bytes[i] = r.series(cat_.output_bytes, {metrics::at{i}});
+  }
+  const double started = std::chrono::duration<double>(process_started_.time_since_epoch()).count();
+  r.set(cat_.build_info, {in.version}, 1);
+  r.set(cat_.start_time, {}, started);
+  r.set(cat_.workers, {}, o.effective_workers());
+  r.set(cat_.rules_loaded, {}, static_cast<double>(in.rules.size()));
+  r.set(cat_.rules_loaded_timestamp, {}, started);
+  return true;
+}
+
+std::int64_t
+service::held_lag(const std::function<void(std::size_t, std::size_t, std::int64_t)>& each) const {
+  std::int64_t total = 0;
+  for (std::size_t t = 0; t < slots_.size(); ++t)
+    for (std::size_t p = 0; p < slot_counts_[t]; ++p) {
+      const partition_slot& slot = slots_[t][p];
+      const int owner = slot.owner.load(std::memory_order_acquire);
+      std::int64_t lag = 0;
+      if (owner >= 0 && workers_ != nullptr && static_cast<std::size_t>(owner) < workers_->size()) {
+        // The high watermark librdkafka cached from its last fetch response:
+        // a local read, no broker round trip. Unknown (no fetch answered yet)
+        // or no record processed yet: the partition is not counted.
+        std::int64_t low = -1, high = -1;
+        rd_kafka_s* h = (*workers_)[static_cast<std::size_t>(owner)]->consumer_handle();
+        const std::int64_t next = slot.next.load(std::memory_order_relaxed);
+        if (h != nullptr && next >= 0 &&
+            rd_kafka_get_watermark_offsets(h, cfg_.opts.kafka.inputs[t].c_str(),
+                                           static_cast<std::int32_t>(p), &low,
+                                           &high) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            high >= 0)
+          lag = std::max<std::int64_t>(0, high - next);
+      }
+      total += lag;
+      if (each) each(t, p, owner >= 0 ? lag : -1);
+    }
+  return total;
+}
+
+http::readiness service::readiness() const {
+  if (stopping()) return {false, "stopping"};
+  if (workers_ == nullptr) return {false, "starting"};
+  std::size_t joined = 0;
+  for (const auto& w : *workers_)
+    joined += w->joined.load(std::memory_order_acquire) ? 1 : 0;
+  if (joined < workers_->size())
+    return {false, "waiting for partition assignment (" + std::to_string(joined) + " of " +
+                       std::to_string(workers_->size()) + " workers assigned)"};
+  const std::int64_t lag = held_lag({});
+  if (lag > ready_max_lag)
+    return {false, "consumer lag " + std::to_string(lag) + " above " +
+                       std::to_string(ready_max_lag) + " records"};
+  return {true, ""};
+}
+
+void service::on_scrape(metrics::registry& r) {
+  held_lag([&](std::size_t t, std::size_t p, std::int64_t lag) {
+    const std::string& topic = cfg_.opts.kafka.inputs[t];
+    r.set(cat_.partition_assigned, {topic, metrics::at{p}}, lag >= 0 ? 1 : 0);
+    r.set(cat_.consumer_lag, {topic, metrics::at{p}},
+          static_cast<double>(std::max<std::int64_t>(0, lag)));
+  });
+  r.set(cat_.consumption_paused, {}, paused_workers_.load(std::memory_order_relaxed) > 0 ? 1 : 0);
+  r.set(cat_.ready, {}, readiness().ready ? 1 : 0);
 }
 
 int service::run() {
@@ -719,6 +1113,10 @@ int service::run() {
     std::fprintf(stderr, "bulwark run: %s\n", err->c_str());
     return runtime_failure;
   }
+  if (!make_metrics()) return bad_usage;
+  // This thread's writer: deliveries served by the final flush, the stage's
+  // last outputs.
+  const bound_writer main_writer(metrics_.get());
 
   // The stateful stage; the audit chain needs a key to sign its checkpoints.
   pipeline::detectors::options dopts;
@@ -734,7 +1132,11 @@ int service::run() {
   if (!cfg_.opts.alerts.alertmanager.empty()) {
     http::forwarder_options fo;
     fo.url = cfg_.opts.alerts.alertmanager;
-    fo.buffer.generator_url = "http://" + cfg_.opts.http.listen + "/";
+    // Alertmanager links back to where bulwark really listens.
+    fo.buffer.generator_url =
+        "http://" +
+        (http_ != nullptr && !http_->address.empty() ? http_->address : cfg_.opts.http.listen) +
+        "/";
     fo.log = [](std::string_view line) {
       std::fprintf(stderr, "bulwark run: %.*s\n", static_cast<int>(line.size()), line.data());
     };
@@ -763,8 +1165,32 @@ int service::run() {
       return bad_usage;
     }
   }
+  // From here the endpoint serves this service; it lets go (under the lock,
+  // so no scrape is running) before the workers and the registry go.
+  workers_ = &workers;
+  metrics::scrape_callback scrape =
+      metrics_->on_scrape([this](metrics::registry& r) { on_scrape(r); });
+  struct unplug {
+    service& s;
+    metrics::scrape_callback& cb;
+    ~unplug() {
+      if (s.http_ != nullptr) {
+        std::lock_guard lock(s.http_->mu);
+        s.http_->registry = nullptr;
+        s.http_->ready = nullptr;
+      }
+      cb = {};
+      s.workers_ = nullptr;
+    }
+  } unplug_at_exit{*this, scrape};
+  if (http_ != nullptr) {
+    std::lock_guard lock(http_->mu);
+    http_->registry = metrics_.get();
+    http_->ready = [this] { return readiness(); };
+  }
   std::atomic<bool> workers_done{false};
   std::thread poller([&] {
+    const bound_writer poller_writer(metrics_.get());
     auto next_tick = clock::now();
     while (!workers_done.load()) {
       producer_->poll(20ms);
@@ -774,8 +1200,10 @@ int service::run() {
         {
           std::lock_guard lock(stage_mutex_);
           stage_->tick(wall_clock_now());
+          count_stage_stats();
         }
         produce_stage_outputs();
+        if (alertmanager) count_alertmanager_posts(alertmanager->stats());
         next_tick = clock::now() + 200ms;
       }
     }
@@ -812,11 +1240,15 @@ int service::run() {
   {
     std::lock_guard lock(stage_mutex_);
     stage_->finish(wall_clock_now());
+    count_stage_stats();
   }
   produce_stage_outputs();
   producer_->flush(2s);
   // Within SPEC's 10 s shutdown bound; what is left is counted and lost.
-  if (alertmanager) alertmanager->stop(2s);
+  if (alertmanager) {
+    alertmanager->stop(2s);
+    count_alertmanager_posts(alertmanager->stats());
+  }
   progress(true);
   if (fatal_.load()) {
     std::fprintf(stderr, "bulwark run: %s\n", fatal_reason_.c_str());
@@ -836,6 +1268,39 @@ int run_service(const loaded_config& loaded_cfg, bool relay, run_hooks hooks) {
       std::fprintf(stderr, "bulwark run: %s\n", std::get<std::string>(bad).c_str());
       return bad_usage;
     }
+
+  // The endpoint comes up first: /healthz answers while the cluster starts,
+  // and a port already in use is a configuration error found at once.
+  const auto process_started = std::chrono::system_clock::now();
+  auto endpoint_state = std::make_shared<http_state>();
+  http::endpoints eps;
+  eps.metrics = [endpoint_state](std::string& out) {
+    std::lock_guard lock(endpoint_state->mu);
+    if (endpoint_state->registry == nullptr) return false;
+    endpoint_state->registry->render(out);
+    return true;
+  };
+  eps.ready = [endpoint_state] {
+    std::lock_guard lock(endpoint_state->mu);
+    if (!endpoint_state->ready) return http::readiness{false, "starting"};
+    return endpoint_state->ready();
+  };
+  http::server_options so;
+  so.listen = opts.http.listen;
+  auto listening = http::server::start(so, std::move(eps));
+  std::unique_ptr<http::server> endpoint;
+  if (auto* e = std::get_if<std::string>(&listening)) {
+    // The address itself was checked with the configuration; what fails here
+    // is the system (a port in use, e.g. a second instance on one host). The
+    // pipeline runs on without the endpoint; an orchestrator's readiness
+    // probe then never passes, so it does not go unnoticed.
+    std::fprintf(stderr, "bulwark run: %s; running without the HTTP endpoint\n", e->c_str());
+  } else {
+    endpoint = std::move(std::get<std::unique_ptr<http::server>>(listening));
+    endpoint_state->address = endpoint->address();
+    std::printf("bulwark run: http listening on %s\n", endpoint->address().c_str());
+    std::fflush(stdout);
+  }
 
   std::optional<kafka::embedded_cluster> cluster;
   kafka::properties props = opts.kafka.properties;
@@ -863,7 +1328,8 @@ int run_service(const loaded_config& loaded_cfg, bool relay, run_hooks hooks) {
     }
   }
   if (hooks.on_started) hooks.on_started(props["bootstrap.servers"]);
-  service s(*loaded, std::move(props), std::move(plan), relay, std::move(hooks));
+  service s(*loaded, std::move(props), std::move(plan), relay, std::move(hooks),
+            endpoint_state.get(), process_started);
   return s.run();
 }
 

@@ -96,6 +96,24 @@ public:
   /// Why the last record was rejected (empty when it was not).
   std::string_view last_reason() const noexcept { return last_reason_; }
 
+  /// One finding of the last record, for metrics by rule and by action.
+  struct finding_count {
+    std::string_view rule; ///< the rule id (owned by the ruleset)
+    category cat;
+    action act;
+    std::uint32_t count; ///< spans matched
+  };
+  /// Calls `fn(const finding_count&)` for each finding of the last process()
+  /// call whose verdict was redacted or flagged (call it only then, and before
+  /// redact_side_text(), which reuses the scanner).
+  template <class Fn> void for_each_last_finding(Fn&& fn) const {
+    if (!scanner_) return;
+    for (const auto& f : scanner_->findings) {
+      const config::rule_spec& spec = scanner_->rules().rule(f.rule).spec;
+      fn(finding_count{spec.id, spec.cat, f.act, f.count});
+    }
+  }
+
 private:
   void reject(json::error why, std::string_view record, const raw_info& info, const origin& from,
               std::string& out, std::string& dlq);
