@@ -21,12 +21,14 @@
 #include <memory>
 #include <numeric>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 namespace bulwark::config::readers {
@@ -57,23 +59,28 @@ inline bool is_hex_digit(char c) noexcept {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-/// A scalar the operator wrote, quoted for an error reason (invariant 3).
-inline std::string shown(std::string_view text) {
+/// A run of this many hex digits is treated as key material (invariant 3).
+inline bool looks_like_key_material(std::string_view text) noexcept {
   constexpr std::size_t key_like_run = 32;
   std::size_t run = 0;
   for (const char c : text) {
     run = is_hex_digit(c) ? run + 1 : 0;
-    if (run >= key_like_run) return "a value that looks like key material (not shown)";
+    if (run >= key_like_run) return true;
   }
-  constexpr std::size_t max_shown = 60;
-  std::string out = "\"";
+  return false;
+}
+
+/// `text` cut at `max_shown` bytes, with `"` and `\` escaped when `quote_escapes`
+/// and control bytes as \xNN: what an error may print of the operator's text.
+inline void append_printable(std::string& out, std::string_view text, std::size_t max_shown,
+                             bool quote_escapes) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     if (i == max_shown) {
       out += "...";
       break;
     }
     const auto c = static_cast<unsigned char>(text[i]);
-    if (c == '"' || c == '\\') {
+    if (quote_escapes && (c == '"' || c == '\\')) {
       out += '\\';
       out += text[i];
     } else if (c < 0x20 || c == 0x7f) {
@@ -85,7 +92,25 @@ inline std::string shown(std::string_view text) {
       out += text[i];
     }
   }
+}
+
+/// A scalar the operator wrote, quoted for an error reason (invariant 3).
+inline std::string shown(std::string_view text) {
+  if (looks_like_key_material(text)) return "a value that looks like key material (not shown)";
+  std::string out = "\"";
+  append_printable(out, text, 60, true);
   out += '"';
+  return out;
+}
+
+/// A mapping key as it appears in an error's dotted path. Keys are echoed
+/// because they name the setting, but a key pasted where a key name belongs
+/// must not be: it is withheld like a value (invariant 3), and control bytes
+/// are escaped so a crafted file cannot drive the operator's terminal.
+inline std::string shown_key(std::string_view key) {
+  if (looks_like_key_material(key)) return "<key that looks like key material>";
+  std::string out;
+  append_printable(out, key, 80, false);
   return out;
 }
 
@@ -147,7 +172,8 @@ struct value {
   [[noreturn]] void fail(std::string reason) const { throw failure{line, path, std::move(reason)}; }
 
   std::string child_path(std::string_view key) const {
-    return path.empty() ? std::string(key) : cat(path, ".", key);
+    const std::string segment = shown_key(key);
+    return path.empty() ? segment : cat(path, ".", segment);
   }
   value child(std::string_view key, const YAML::Node& child_node, int key_line) const {
     return {child_node, child_path(key), line_of(child_node, key_line)};
@@ -658,6 +684,72 @@ inline int read_file(const std::string& path, std::string& content) {
   return std::ferror(file.get()) != 0 ? failed() : 0;
 }
 
+/// Records where each document of a YAML stream starts and whether its root
+/// is empty, without building nodes.
+class document_probe final : public YAML::EventHandler {
+public:
+  struct document {
+    std::size_t start = 0; ///< byte offset of the document's start
+    int root_line = 0;     ///< 1-based line of its root
+    bool empty = true;     ///< the root is null
+  };
+  std::vector<document> documents;
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    documents.push_back({static_cast<std::size_t>(mark.pos), 0, true});
+    root_seen_ = false;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { root(mark, true); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { root(mark, false); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    root(mark, false);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    root(mark, false);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    root(mark, false);
+  }
+  void OnMapEnd() override {}
+
+private:
+  void root(const YAML::Mark& mark, bool null) {
+    if (root_seen_ || documents.empty()) return;
+    root_seen_ = true;
+    documents.back().root_line = mark.is_null() ? 0 : mark.line + 1;
+    documents.back().empty = null;
+  }
+  bool root_seen_ = false;
+};
+
+/// Checks that `yaml` holds at most one non-empty document, stopping where
+/// yaml-cpp 0.7 would loop: on some invalid input (a `,` at the top level,
+/// `,a}`) its parser reports an empty document without consuming the token,
+/// again and again, so YAML::LoadAll never returns and grows memory without
+/// bound (jbeder/yaml-cpp#1040; fixed upstream after 0.8). A document that
+/// starts where the previous one did is that case: invalid YAML.
+inline void check_single_document(std::string_view yaml) {
+  std::istringstream in{std::string(yaml)};
+  YAML::Parser parser(in);
+  document_probe probe;
+  while (parser.HandleNextDocument(probe)) {
+    const auto& docs = probe.documents;
+    if (docs.size() < 2) continue;
+    const auto& last = docs.back();
+    if (last.start == docs[docs.size() - 2].start)
+      throw failure{last.root_line, "", "invalid YAML: unexpected token"};
+    // A trailing `---` yields an empty second document; anything more is a mistake.
+    if (!last.empty)
+      throw failure{last.root_line, "",
+                    "holds more than one YAML document (---); use a single document"};
+  }
+}
+
 /// Parses one YAML document and reads it with `read_root`; every failure
 /// becomes a load_error naming `name`. Nothing throws out of it.
 template <class T, class Read>
@@ -665,13 +757,9 @@ std::variant<T, load_error> read_document(std::string_view yaml, std::string_vie
                                           Read read_root) {
   const std::string file(name);
   try {
-    const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml));
-    // A trailing `---` yields an empty second document; anything more is a mistake.
-    for (std::size_t i = 1; i < documents.size(); ++i)
-      if (!documents[i].IsNull())
-        return load_error{file, line_of(documents[i], 0), "",
-                          "holds more than one YAML document (---); use a single document"};
-    const YAML::Node root = documents.empty() ? YAML::Node() : documents.front();
+    check_single_document(yaml);
+    // Load reads the first document only (one parser step), so it cannot loop.
+    const YAML::Node root = YAML::Load(std::string(yaml));
     return read_root(value{root, "", line_of(root, 1)});
   } catch (const failure& f) {
     return load_error{file, f.line, f.key, f.reason};

@@ -1,4 +1,5 @@
 #include "config/load.hpp"
+#include "config/rules.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -428,6 +429,24 @@ TEST(ConfigErrors, AnUnknownKeyInAListItemIsNamedWithTheItemIndex) {
                        "integrity.keys.k1.hexx", "unknown key"));
 }
 
+// Found by the config fuzz target: a key pasted where a key name belongs came
+// back in the error's dotted path.
+TEST(ConfigErrors, AKeyPastedAsAKeyNameIsNotEchoedInThePath) {
+  const std::string hex = "6b3f0c9a1e5d7b2f48a6c0e3d9f1b7a52c8e4d6f0a3b5c7e9d1f2a4b6c8e0d3f";
+  for (const std::string& yaml : {hex + ": 1\n", "integrity:\n  " + hex + ": {}\n",
+                                  "integrity:\n  keys:\n    k1:\n      " + hex + ": x\n"}) {
+    const load_error e = fails(yaml);
+    EXPECT_EQ(e.message().find(hex.substr(0, 32)), std::string::npos) << e.message();
+    EXPECT_NE(e.key.find("<key that looks like key material>"), std::string::npos) << e.message();
+  }
+}
+
+TEST(ConfigErrors, ControlBytesInAKeyNameAreEscapedInThePath) {
+  const load_error e = fails("\"work\\e[31mers\": 1\n");
+  EXPECT_EQ(e.key, "work\\x1b[31mers");
+  EXPECT_EQ(e.message().find('\x1b'), std::string::npos) << e.message();
+}
+
 TEST(ConfigErrors, AWrongTypeIsReportedWithWhatWasExpectedAndWhatWasFound) {
   EXPECT_TRUE(fails_at("workers: abc\n", 1, "workers", "expected an integer, got \"abc\""));
   EXPECT_TRUE(fails_at("workers: 1.5\n", 1, "workers", "expected an integer, got \"1.5\""));
@@ -640,6 +659,23 @@ TEST(ConfigErrors, ARootThatIsNotAMappingIsRefused) {
 
 TEST(ConfigErrors, ASecondYamlDocumentIsRefused) {
   EXPECT_TRUE(fails_at("workers: 1\n---\nworkers: 2\n", 3, "", "more than one YAML document"));
+}
+
+TEST(ConfigErrors, ATrailingDocumentMarkerIsAcceptedButADocumentAfterAnEmptyOneIsNot) {
+  EXPECT_EQ(loads("workers: 3\n---\n").workers, 3);
+  EXPECT_TRUE(fails_at("workers: 1\n---\n---\nworkers: 2\n", 4, "", "more than one YAML document"));
+}
+
+// Found by the config fuzz target: yaml-cpp 0.7's LoadAll never returns on
+// these (it reports an empty document without consuming the token, forever).
+TEST(ConfigErrors, ATokenTheYamlParserCannotConsumeIsAnErrorNotAHang) {
+  for (const std::string_view yaml : {",", ",a}", ", shift: 0.014}}\n", "workers: 1\n---\n,\n"}) {
+    const load_error e = fails(yaml);
+    EXPECT_NE(e.reason.find("invalid YAML"), std::string::npos) << yaml << ": " << e.message();
+  }
+  const auto rules = load_rule_string(",a}", "r.yaml");
+  ASSERT_TRUE(std::holds_alternative<load_error>(rules));
+  EXPECT_NE(std::get<load_error>(rules).reason.find("invalid YAML"), std::string::npos);
 }
 
 TEST(ConfigErrors, MessageJoinsFileLineKeyAndReasonLeavingOutUnknownParts) {
