@@ -5,6 +5,13 @@
 
 namespace bulwark::drift::json {
 
+value::value() = default;
+value::~value() = default;
+value::value(const value&) = default;
+value::value(value&&) noexcept = default;
+value& value::operator=(const value&) = default;
+value& value::operator=(value&&) noexcept = default;
+
 const value* value::find(std::string_view name) const noexcept {
   for (const auto& [k, v] : members)
     if (k == name) return &v;

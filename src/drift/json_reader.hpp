@@ -22,6 +22,15 @@ struct value {
   std::vector<value> items;
   std::vector<std::pair<std::string, value>> members;
 
+  // Declared here, defined where `value` is complete: std::pair<…, value>
+  // inside `value` needs that with clang and libstdc++ 12.
+  value();
+  ~value();
+  value(const value&);
+  value(value&&) noexcept;
+  value& operator=(const value&);
+  value& operator=(value&&) noexcept;
+
   /// The member named `name` of an object (the first, if repeated).
   const value* find(std::string_view name) const noexcept;
   /// The number as a double (nothing if not a number or not finite).
