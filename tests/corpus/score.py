@@ -24,6 +24,10 @@ Also reported: findings at pointers that carry no secret/pii/injection label (no
 fields that should pass: trace ids, clean messages, ...), excluding the built-in
 system-message policy, and how many unlabelled events came out byte-identical.
 
+The judging is importable: score.judge(inputs, outputs, labels, report_only, text_only)
+scores any tool's output the same way (bench/peers/run.py), with text_only for tools that
+replace text without reporting findings.
+
 Exit 0 when every gated category's recall >= --min-recall and negatives kept >= --min-kept;
 1 otherwise; 2 when the corpus or the run is broken (missing lines, rejected events).
 """
@@ -95,6 +99,139 @@ def pct(a, b):
     return "%6.1f%%" % (100.0 * a / b) if b else "     - "
 
 
+class Judgement:
+    """What judge() found: counters per category and per (category, kind), misses with context."""
+
+    def __init__(self):
+        self.tot = collections.Counter()
+        self.hit = collections.Counter()
+        self.ktot = collections.Counter()
+        self.khit = collections.Counter()
+        self.kpartial = collections.Counter()
+        self.kundefused = collections.Counter()
+        self.kforeign = collections.defaultdict(collections.Counter)  # caught only by another category's rule
+        self.kreason = collections.defaultdict(collections.Counter)
+        self.misses = collections.defaultdict(list)          # category -> [(kind, text)]
+        self.noise = collections.Counter()
+        self.noise_ex = collections.defaultdict(list)
+        self.clean_total = 0
+        self.clean_same = 0
+        self.broken = 0                                       # output lines that are not JSON
+
+    def recall(self, cat, gated=False):
+        """Share of cat's labels judged ok; gated leaves the report-only kinds out."""
+        t = self.tot[cat] - (self.tot["~" + cat] if gated else 0)
+        h = self.hit[cat] - (self.hit["~" + cat] if gated else 0)
+        return h / t if t else 1.0
+
+
+def judge(inputs, outputs, labels, report_only=(), text_only=False):
+    """Judge every label against the output events (the rules in the module docstring).
+
+    inputs: the input lines (bytes); outputs: one parsed output event per input line, None
+    where the line is not JSON (every label on it then counts as missed or not kept).
+    text_only is for tools that only replace text and annotate nothing: a secret or PII
+    value counts as caught when it no longer appears at its path, an injection when its
+    payload no longer appears verbatim there, a negative as kept when it is still there,
+    and an unlabelled event as clean when it parses equal to its input.
+    """
+    j = Judgement()
+    tot, hit, ktot, khit = j.tot, j.hit, j.ktot, j.khit
+    kpartial, kundefused, kforeign, kreason, misses = j.kpartial, j.kundefused, j.kforeign, j.kreason, j.misses
+    j.broken = sum(1 for d in outputs if d is None)
+    labelled_lines = set()
+
+    def findings(line):
+        by = collections.defaultdict(list)
+        for f in (outputs[line - 1] or {}).get("_bulwark", {}).get("findings", []):
+            by[f.get("path")].append(f)
+        return by
+
+    positive_paths = collections.defaultdict(set)
+    for lab in labels:
+        if lab["category"] != "negative":
+            positive_paths[lab["line"]].add(lab["path"])
+    for lab in labels:
+        line, path, cat, kind, value = lab["line"], lab["path"], lab["category"], lab["kind"], lab["value"]
+        labelled_lines.add(line)
+        doc = outputs[line - 1]
+        s = resolve(doc, path)
+        fs = findings(line).get(path, [])
+        rules = ",".join(sorted({f.get("rule", "?") for f in fs})) or "-"
+        key = (cat, kind)
+        ktot[key] += 1
+        if doc is None:
+            ok = False
+            kreason[key]["output line not JSON"] += 1
+            misses[cat].append((kind, "line %d %s [output line not JSON]" % (line, path)))
+        elif cat in ("secret", "pii"):
+            present = isinstance(s, str) and value in s
+            ok = not present and (text_only or bool(fs))
+            if ok:
+                if leaked_fragment(s, value):
+                    kpartial[key] += 1
+                if fs and not any(f.get("category") == cat for f in fs):
+                    kforeign[key][rules] += 1
+            else:
+                reason = ("not detected" if not fs else "detected (%s) but value left intact" % rules) \
+                    if present else "value gone but no finding at the path"
+                kreason[key][reason.split(" (")[0]] += 1
+                misses[cat].append((kind, "line %d %s [%s]: %s" % (line, path, reason, around(s, value))))
+        elif cat == "injection":
+            if text_only:
+                ok = not (isinstance(s, str) and value in s)
+            else:
+                ok = any(f.get("category") == "injection" for f in fs)
+            if ok:
+                if not defused(s):
+                    kundefused[key] += 1
+            else:
+                reason = "not detected" if not fs else "only %s findings (%s)" % (
+                    "/".join(sorted({f.get("category") for f in fs})), rules)
+                kreason[key][reason.split(" (")[0]] += 1
+                misses[cat].append((kind, "line %d %s [%s]: %s" % (line, path, reason, around(s, value))))
+        else:
+            # kept: verbatim at its path, and no finding there unless a planted value explains it
+            intact = isinstance(s, str) and value in s
+            ok = intact and not (fs and path not in positive_paths[line])
+            if not ok:
+                kreason[key]["%s (%s)" % ("flagged" if intact else "altered", rules)] += 1
+                src = resolve(json.loads(inputs[line - 1]), path)
+                misses[cat].append((kind, "line %d %s [rules at path: %s]\n        in:  %s\n        out: %s" % (
+                    line, path, rules, around(src, value), short(s, 240) if isinstance(s, str) else s)))
+        tot[cat] += 1
+        if kind in report_only:
+            tot["~" + cat] += 1
+            hit["~" + cat] += ok
+        hit[cat] += ok
+        khit[key] += ok
+
+    # noise: findings where nothing was planted, and unlabelled events that changed
+    for i, doc in enumerate(outputs):
+        line = i + 1
+        fs = (doc or {}).get("_bulwark", {}).get("findings", [])
+        src_doc = None
+        for f in fs:
+            if f.get("category") == "prompt_leak" and f.get("rule") == "system-prompt":
+                continue
+            if f.get("path") in positive_paths.get(line, ()):
+                continue
+            j.noise[f.get("rule")] += 1
+            if len(j.noise_ex[f.get("rule")]) < 3:
+                src_doc = src_doc or json.loads(inputs[i])
+                j.noise_ex[f.get("rule")].append("line %d %s: %s" % (line, f.get("path"),
+                                                                      short(resolve(src_doc, f.get("path")), 200)))
+        if line not in labelled_lines:
+            j.clean_total += 1
+            if text_only:
+                j.clean_same += doc is not None and doc == json.loads(inputs[i])
+            else:
+                extra = [f for f in fs
+                         if not (f.get("category") == "prompt_leak" and f.get("rule") == "system-prompt")]
+                j.clean_same += doc is not None and not extra
+    return j
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -149,97 +286,10 @@ def main():
     rejected = [i + 1 for i, d in enumerate(outputs)
                 if d.get("_bulwark", {}).get("verdict") in ("rejected", "quarantined")]
 
-    def findings(line):
-        by = collections.defaultdict(list)
-        for f in outputs[line - 1].get("_bulwark", {}).get("findings", []):
-            by[f.get("path")].append(f)
-        return by
-
-    tot = collections.Counter()
-    hit = collections.Counter()
-    ktot = collections.Counter()
-    khit = collections.Counter()
-    kpartial = collections.Counter()
-    kundefused = collections.Counter()
-    kforeign = collections.defaultdict(collections.Counter)  # caught only by another category's rule
-    kreason = collections.defaultdict(collections.Counter)
-    misses = collections.defaultdict(list)          # category -> [(kind, text)]
-    labelled_lines = set()
-
-    positive_paths = collections.defaultdict(set)
-    for lab in labels:
-        if lab["category"] != "negative":
-            positive_paths[lab["line"]].add(lab["path"])
-    for lab in labels:
-        line, path, cat, kind, value = lab["line"], lab["path"], lab["category"], lab["kind"], lab["value"]
-        labelled_lines.add(line)
-        doc = outputs[line - 1]
-        s = resolve(doc, path)
-        fs = findings(line).get(path, [])
-        rules = ",".join(sorted({f.get("rule", "?") for f in fs})) or "-"
-        key = (cat, kind)
-        ktot[key] += 1
-        if cat in ("secret", "pii"):
-            present = isinstance(s, str) and value in s
-            ok = not present and bool(fs)
-            if ok:
-                if leaked_fragment(s, value):
-                    kpartial[key] += 1
-                if not any(f.get("category") == cat for f in fs):
-                    kforeign[key][rules] += 1
-            else:
-                reason = ("not detected" if not fs else "detected (%s) but value left intact" % rules) \
-                    if present else "value gone but no finding at the path"
-                kreason[key][reason.split(" (")[0]] += 1
-                misses[cat].append((kind, "line %d %s [%s]: %s" % (line, path, reason, around(s, value))))
-        elif cat == "injection":
-            ok = any(f.get("category") == "injection" for f in fs)
-            if ok:
-                if not defused(s):
-                    kundefused[key] += 1
-            else:
-                reason = "not detected" if not fs else "only %s findings (%s)" % (
-                    "/".join(sorted({f.get("category") for f in fs})), rules)
-                kreason[key][reason.split(" (")[0]] += 1
-                misses[cat].append((kind, "line %d %s [%s]: %s" % (line, path, reason, around(s, value))))
-        else:
-            # kept: verbatim at its path, and no finding there unless a planted value explains it
-            intact = isinstance(s, str) and value in s
-            ok = intact and not (fs and path not in positive_paths[line])
-            if not ok:
-                kreason[key]["%s (%s)" % ("flagged" if intact else "altered", rules)] += 1
-                src = resolve(json.loads(inputs[line - 1]), path)
-                misses[cat].append((kind, "line %d %s [rules at path: %s]\n        in:  %s\n        out: %s" % (
-                    line, path, rules, around(src, value), short(s, 240) if isinstance(s, str) else s)))
-        tot[cat] += 1
-        if kind in report_only:
-            tot["~" + cat] += 1
-            hit["~" + cat] += ok
-        hit[cat] += ok
-        khit[key] += ok
-
-    # noise: findings where nothing was planted, and unlabelled events that changed
-    noise = collections.Counter()
-    noise_ex = collections.defaultdict(list)
-    clean_total = clean_same = 0
-    for i, doc in enumerate(outputs):
-        line = i + 1
-        fs = doc.get("_bulwark", {}).get("findings", [])
-        src_doc = None
-        for f in fs:
-            if f.get("category") == "prompt_leak" and f.get("rule") == "system-prompt":
-                continue
-            if f.get("path") in positive_paths.get(line, ()):
-                continue
-            noise[f.get("rule")] += 1
-            if len(noise_ex[f.get("rule")]) < 3:
-                src_doc = src_doc or json.loads(inputs[i])
-                noise_ex[f.get("rule")].append("line %d %s: %s" % (line, f.get("path"),
-                                                                    short(resolve(src_doc, f.get("path")), 200)))
-        if line not in labelled_lines:
-            clean_total += 1
-            extra = [f for f in fs if not (f.get("category") == "prompt_leak" and f.get("rule") == "system-prompt")]
-            clean_same += not extra
+    j = judge(inputs, outputs, labels, report_only)
+    tot, hit, ktot, khit = j.tot, j.hit, j.ktot, j.khit
+    kpartial, kundefused, kforeign, kreason, misses = j.kpartial, j.kundefused, j.kforeign, j.kreason, j.misses
+    noise, noise_ex, clean_total, clean_same = j.noise, j.noise_ex, j.clean_total, j.clean_same
 
     # ---- report ----
     print("\ncorpus: %d events, %d labels, %d unlabelled events; rejected/quarantined lines: %d" % (
