@@ -20,12 +20,15 @@ std::string where(const config::rule_spec& r) {
 }
 
 /// Compiles the rules of one form; `ids` are indices into the ruleset.
+/// `keywords`, when given, are compiled into the same database as caseless
+/// literals reported with ids from rules.size() on, at every occurrence.
 std::variant<hs_database_ptr, std::string> compile(const std::vector<rule_info>& rules,
-                                                   const std::vector<unsigned>& ids,
-                                                   unsigned extra_flags) {
-  if (ids.empty()) return hs_database_ptr{};
+                                                   std::vector<unsigned> ids, unsigned extra_flags,
+                                                   const std::vector<std::string>& keywords = {}) {
+  if (ids.empty() && keywords.empty()) return hs_database_ptr{};
   std::vector<const char*> patterns;
   std::vector<unsigned> flags;
+  const std::size_t rule_count = ids.size();
   for (unsigned id : ids) {
     patterns.push_back(rules[id].spec.pattern.c_str());
     // Which rules hit is all Hyperscan is asked; RE2 then finds the spans
@@ -43,6 +46,11 @@ std::variant<hs_database_ptr, std::string> compile(const std::vector<rule_info>&
     flags.push_back(HS_FLAG_SINGLEMATCH | HS_FLAG_MULTILINE | (needs_utf8 ? HS_FLAG_UTF8 : 0U) |
                     extra_flags);
   }
+  for (const std::string& k : keywords) {
+    ids.push_back(static_cast<unsigned>(rules.size()));
+    patterns.push_back(k.c_str());
+    flags.push_back(HS_FLAG_CASELESS);
+  }
   // The exact compile input: the cache uses a database only for the same input.
   std::string key = std::string("hyperscan ") + hs_version() + "\nmode block\n";
   for (std::size_t i = 0; i < ids.size(); ++i)
@@ -56,7 +64,7 @@ std::variant<hs_database_ptr, std::string> compile(const std::vector<rule_info>&
                        HS_MODE_BLOCK, nullptr, &db, &err) != HS_SUCCESS) {
     std::string msg;
     if (err != nullptr && err->expression >= 0 &&
-        static_cast<std::size_t>(err->expression) < ids.size()) {
+        static_cast<std::size_t>(err->expression) < rule_count) {
       msg = where(rules[ids[static_cast<std::size_t>(err->expression)]].spec) +
             ": pattern: " + err->message;
     } else {
@@ -73,7 +81,10 @@ std::variant<hs_database_ptr, std::string> compile(const std::vector<rule_info>&
 /// class that holds a byte of every match of it (gate.hpp). Telemetry is mostly
 /// ASCII prose and identifiers, so non-ASCII bytes, '@' and the symbols prose
 /// seldom uses make the tightest gates; digits come next (ids and timestamps
-/// have them, sentences seldom do). Everything else scans every value.
+/// have them, sentences seldom do), then ':' (URLs, IPv6, times: a tenth of the
+/// benchmark telemetry's value bytes, and an IPv6 and a `javascript:` rule that
+/// needed it cost a third of the every-value databases). Everything else scans
+/// every value.
 std::vector<byte_set> gate_classes() {
   byte_set high, at, symbols, digit;
   high.add_range(0x80, 0xFF);
@@ -85,7 +96,26 @@ std::vector<byte_set> gate_classes() {
   digit.add_range('0', '9');
   byte_set digit_or_symbol = digit;
   digit_or_symbol |= symbols;
-  return {high, at, symbols, digit, digit_or_symbol};
+  byte_set colon;
+  colon.add(':');
+  return {high, at, symbols, digit, digit_or_symbol, colon};
+}
+
+/// `word` as a pattern matching it literally.
+std::string literal_pattern(std::string_view word) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string p;
+  for (const char c : word) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+      p += c;
+    } else {
+      p += "\\x";
+      p += hex[u >> 4];
+      p += hex[u & 15];
+    }
+  }
+  return p;
 }
 
 /// Compiles the rules `ids` of one form into databases by gate.
@@ -93,8 +123,14 @@ std::variant<std::vector<gated_db>, std::string> compile_gated(const std::vector
                                                                const std::vector<unsigned>& ids,
                                                                bool normalized) {
   const std::vector<byte_set> classes = gate_classes();
-  std::vector<std::vector<unsigned>> members(classes.size() + 1);
-  std::vector<byte_set> gates(classes.size() + 1);
+  // The byte classes, then every value, then rules with keywords and no byte
+  // gate: those scan only the values where the every-value database, which
+  // runs first, found one of their keywords.
+  const std::size_t every = classes.size();
+  const std::size_t by_keyword = classes.size() + 1;
+  std::vector<std::vector<unsigned>> members(classes.size() + 2);
+  std::vector<byte_set> gates(classes.size() + 2);
+  std::vector<std::string> keywords;
   for (const unsigned id : ids) {
     std::size_t k = 0;
     for (; k < classes.size(); ++k) {
@@ -105,17 +141,29 @@ std::variant<std::vector<gated_db>, std::string> compile_gated(const std::vector
         break;
       }
     }
+    const auto& kws = rules[id].spec.keywords;
+    if (k == every && !kws.empty() &&
+        std::none_of(kws.begin(), kws.end(), [](const std::string& w) { return w.empty(); })) {
+      k = by_keyword;
+      for (const std::string& w : kws)
+        keywords.push_back(literal_pattern(w));
+    }
     members[k].push_back(id);
   }
+  std::sort(keywords.begin(), keywords.end());
+  keywords.erase(std::unique(keywords.begin(), keywords.end()), keywords.end());
   std::vector<gated_db> out;
   for (std::size_t k = 0; k < members.size(); ++k) {
-    if (members[k].empty()) continue;
-    auto db = compile(rules, members[k], normalized ? HS_FLAG_CASELESS : 0U);
+    const bool with_keywords = k == every && !members[by_keyword].empty();
+    if (members[k].empty() && !with_keywords) continue;
+    auto db = compile(rules, members[k], normalized ? HS_FLAG_CASELESS : 0U,
+                      with_keywords ? keywords : std::vector<std::string>{});
     if (auto* e = std::get_if<std::string>(&db)) return *e;
     gated_db g;
     g.db = std::move(std::get<hs_database_ptr>(db));
     g.gate = gates[k];
-    g.every_value = k == classes.size();
+    g.every_value = k == every;
+    g.by_keyword = k == by_keyword;
     out.push_back(std::move(g));
   }
   return out;

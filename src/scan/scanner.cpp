@@ -77,15 +77,30 @@ struct scanner::impl {
   std::vector<prompt_index::hit> prompt_hits;
   prompt_index::scratch prompt_words; ///< find()'s working memory (the index is shared)
 
-  static int on_match(unsigned id, unsigned long long /*from*/, unsigned long long /*to*/,
+  static int on_match(unsigned id, unsigned long long /*from*/, unsigned long long to,
                       unsigned /*flags*/, void* ctx) {
     auto* self = static_cast<impl*>(ctx);
+    if (id >= self->hit.size()) {
+      // A keyword (ruleset_impl.hpp): open the keyword gate of the value
+      // holding its last byte. One read across the newline between two values
+      // opens the later one's, which costs a scan and changes no result.
+      const auto it = std::upper_bound(self->starts.begin(), self->starts.end(),
+                                       static_cast<std::size_t>(to - 1));
+      const std::uint32_t value =
+          self->admitted[static_cast<std::size_t>(it - self->starts.begin()) - 1];
+      self->gates[value] |= self->marking;
+      return 0;
+    }
     if (self->hit[id] == 0) {
       self->hit[id] = 1;
       self->touched.push_back(id);
     }
     return 0;
   }
+
+  std::vector<std::size_t> starts; ///< where each admitted value begins in `joined`
+  std::uint32_t keyword_bits = 0;  ///< the gate bits of the keyword-gated databases
+  std::uint32_t marking = 0;       ///< the keyword gate bit the current scan opens
 
   /// The gate bits the bytes of `text` open.
   std::uint32_t gate_of(std::string_view text) const noexcept {
@@ -108,9 +123,12 @@ struct scanner::impl {
     touched.clear();
     joined.clear();
     admitted.clear();
+    starts.clear();
+    marking = keyword_bits & (bit < 0x10000 ? 0xFFFFU : 0xFFFF0000U);
     for (std::size_t i = 0; i < texts.size(); ++i) {
       if (!g.every_value && (gates[i] & bit) == 0) continue;
       admitted.push_back(static_cast<std::uint32_t>(i));
+      starts.push_back(joined.size());
       joined.append(texts[i]);
       joined += '\n';
     }
@@ -133,6 +151,10 @@ scanner::scanner(std::shared_ptr<const ruleset> rules)
   impl_->scratch.reset(s);
   impl_->hit.resize(rules_->size());
   assert(rs.raw.size() <= 16 && rs.normalized.size() <= 16);
+  for (std::size_t g = 0; g < rs.raw.size(); ++g)
+    if (rs.raw[g].by_keyword) impl_->keyword_bits |= std::uint32_t{1} << g;
+  for (std::size_t g = 0; g < rs.normalized.size(); ++g)
+    if (rs.normalized[g].by_keyword) impl_->keyword_bits |= std::uint32_t{1} << (16 + g);
   for (unsigned b = 0; b < 256; ++b) {
     const auto c = static_cast<unsigned char>(b);
     for (std::size_t g = 0; g < rs.raw.size(); ++g)

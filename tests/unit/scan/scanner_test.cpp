@@ -1,7 +1,9 @@
 #include "scan/examples.hpp"
 #include "scan/redact.hpp"
+#include "scan/ruleset_impl.hpp"
 #include "scan/scanner.hpp"
 
+#include <algorithm>
 #include <gtest/gtest.h>
 
 namespace bulwark::scan {
@@ -188,6 +190,47 @@ TEST(Scanner, ValuesOfOneEventAreScannedTogetherButMatchOnlyWithinAValue) {
   EXPECT_TRUE(out[3].empty());
   ASSERT_EQ(out[4].size(), 1U);
   EXPECT_EQ(out[4][0].end, 7U);
+}
+
+TEST(Scanner, KeywordRulesWithoutAByteGateScanOnlyValuesHoldingAKeyword) {
+  // Letters only: no byte gate, so the keyword rules are scanned only in the
+  // values where the every-value database (here with the rule "plain" in it)
+  // saw one of their keywords, whatever the case.
+  auto rs = build("rules:\n" +
+                  rule("pin", "    category: secret\n    pattern: '\\b([a-z]{6})\\b'\n"
+                              "    keywords: [pin, 'p.i.n']\n    keyword_window: 8\n") +
+                  rule("plain", "    category: pii\n    pattern: '\\bzz([a-z]{4})\\b'\n") +
+                  rule("code", "    category: secret\n    pattern: '\\b(q[a-z]{7})\\b'\n"
+                               "    keywords: [code]\n"));
+  ASSERT_TRUE(rs);
+  const auto& dbs = rs->internals().raw;
+  ASSERT_EQ(std::count_if(dbs.begin(), dbs.end(), [](const gated_db& g) { return g.by_keyword; }),
+            1)
+      << "the test must exercise the keyword gate";
+  scanner s(rs);
+  const std::vector<std::string_view> values{
+      "pin abcdef", "abcdef",   "PIN: qwerty",   "zzdefg",     "a qrstuvwx code", "p.i.n uvwxyz",
+      "qrstuvwx",   "abc\npin", "CoDe qponmlkj", "hijklm pin", "xpinx defghi"};
+  std::vector<std::vector<match>> out;
+  s.scan_values(values, out);
+  ASSERT_GE(out.size(), values.size());
+  const auto one = [&](std::size_t i, std::uint32_t rule, std::uint32_t b, std::uint32_t e) {
+    ASSERT_EQ(out[i].size(), 1U) << values[i];
+    EXPECT_EQ(out[i][0].rule, rule) << values[i];
+    EXPECT_EQ(out[i][0].begin, b) << values[i];
+    EXPECT_EQ(out[i][0].end, e) << values[i];
+  };
+  one(0, 0, 4, 10);
+  EXPECT_TRUE(out[1].empty()) << "a keyword in another value does not count";
+  one(2, 0, 5, 11);
+  one(3, 1, 2, 6);
+  EXPECT_TRUE(out[4].empty()) << "the keyword must come before or inside the match";
+  one(5, 0, 6, 12);
+  EXPECT_TRUE(out[6].empty());
+  EXPECT_TRUE(out[7].empty()) << "no 6-letter word";
+  one(8, 2, 5, 13);
+  EXPECT_TRUE(out[9].empty()) << "keyword after the match";
+  one(10, 0, 6, 12);
 }
 
 TEST(Ruleset, ABadPatternNamesTheFileLineAndRule) {
