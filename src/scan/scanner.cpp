@@ -75,6 +75,7 @@ struct scanner::impl {
   std::vector<std::vector<match>> one;       ///< candidates() of a single value
   std::vector<std::vector<match>> per_value; ///< scan_values() before resolution
   std::vector<prompt_index::hit> prompt_hits;
+  std::vector<match> redacting, defusing, defused; ///< resolve()'s working lists
   prompt_index::scratch prompt_words; ///< find()'s working memory (the index is shared)
 
   static int on_match(unsigned id, unsigned long long /*from*/, unsigned long long to,
@@ -175,36 +176,54 @@ void scanner::confirm(std::uint32_t rule, std::string_view original, std::string
                       const normalized_text* norm, std::vector<match>& out) const {
   const rule_info& info = rules_->rule(rule);
   const config::rule_spec& spec = info.spec;
+  // What became of one match: taken, refused by its validator (a different
+  // alignment may still be valid: in "4111 4539 5787 6362 1486" the card
+  // starts at the second group), or refused otherwise (keywords, allow list:
+  // a shifted match of an allowed value must stay allowed).
+  enum class verdict : std::uint8_t { taken, invalid, refused };
   const auto emit = [&](std::size_t b, std::size_t e) {
-    if (e <= b) return;
+    if (e <= b) return verdict::refused;
     if (!spec.keywords.empty()) {
       const std::size_t from = b > spec.keyword_window ? b - spec.keyword_window : 0;
       const std::string_view window = scanned.substr(from, e - from);
       if (std::none_of(spec.keywords.begin(), spec.keywords.end(),
                        [&](const std::string& k) { return contains_ci(window, k); }))
-        return;
+        return verdict::refused;
     }
-    if (!validate(spec, scanned.substr(b, e - b))) return;
+    if (!validate(spec, scanned.substr(b, e - b))) return verdict::invalid;
     std::size_t ob = b, oe = e;
     if (norm != nullptr) std::tie(ob, oe) = norm->to_original(b, e);
     const std::string_view span = original.substr(ob, oe - ob);
-    if (std::find(spec.allow.begin(), spec.allow.end(), span) != spec.allow.end()) return;
+    if (std::find(spec.allow.begin(), spec.allow.end(), span) != spec.allow.end())
+      return verdict::refused;
     out.push_back({rule, static_cast<std::uint32_t>(ob), static_cast<std::uint32_t>(oe)});
+    return verdict::taken;
   };
   const re2::RE2& re = *rules_->internals().span[rule];
   const re2::StringPiece whole(scanned.data(), scanned.size());
   re2::StringPiece sub[2];
   const int n = info.has_group ? 2 : 1;
   std::size_t pos = 0;
+  // Retries after an invalid match are bounded per value, so a long run of
+  // card-like digits costs at most this many extra searches.
+  constexpr int max_retries = 64;
+  int retries = 0;
   while (pos <= scanned.size() &&
          re.Match(whole, pos, scanned.size(), re2::RE2::UNANCHORED, sub, n)) {
     const re2::StringPiece& span = sub[n - 1];
+    verdict v = verdict::refused;
     if (span.data() != nullptr) {
       const auto b = static_cast<std::size_t>(span.data() - scanned.data());
-      emit(b, b + span.size());
+      v = emit(b, b + span.size());
     }
-    const auto next = static_cast<std::size_t>(sub[0].data() - scanned.data()) + sub[0].size();
-    pos = next > pos ? next : pos + 1;
+    const auto start = static_cast<std::size_t>(sub[0].data() - scanned.data());
+    const auto next = start + sub[0].size();
+    if (v == verdict::invalid && retries < max_retries) {
+      ++retries;
+      pos = start + 1;
+    } else {
+      pos = next > pos ? next : pos + 1;
+    }
   }
 }
 
@@ -303,46 +322,76 @@ void scanner::resolve(std::vector<match>& cands, std::vector<match>& out) {
   impl& m = *impl_;
   out.clear();
   if (cands.empty()) return;
-  // Longest first, then most severe, then leftmost, then rule order: deterministic.
-  m.order.resize(cands.size());
-  for (std::size_t i = 0; i < m.order.size(); ++i)
-    m.order[i] = i;
-  std::sort(m.order.begin(), m.order.end(), [&](std::size_t a, std::size_t b) {
-    const match& x = cands[a];
-    const match& y = cands[b];
-    const auto lx = x.end - x.begin, ly = y.end - y.begin;
-    if (lx != ly) return lx > ly;
-    const auto sx = rules_->rule(x.rule).spec.sev, sy = rules_->rule(y.rule).spec.sev;
-    if (sx != sy) return sx > sy;
-    if (x.begin != y.begin) return x.begin < y.begin;
-    return x.rule < y.rule;
-  });
-  // A match that loses an overlap still hides its bytes: the winner absorbs it,
-  // so no part of a confirmed secret is left in clear (a password partly
-  // covered by a longer e-mail look-alike, say).
-  for (std::size_t i : m.order) {
-    const match& c = cands[i];
-    const auto a = std::find_if(out.begin(), out.end(),
-                                [&](const match& k) { return c.begin < k.end && k.begin < c.end; });
-    if (a == out.end()) {
-      out.push_back(c);
-      continue;
+  // Overlaps within one class of matches, into disjoint spans: longest first,
+  // then most severe, then leftmost, then rule order (deterministic). A match
+  // that loses still hides its bytes: the winner absorbs it, so no part of a
+  // confirmed secret is left in clear (a password partly covered by a longer
+  // e-mail look-alike, say).
+  const auto disjoint = [&](std::vector<match>& in, std::vector<match>& into) {
+    into.clear();
+    m.order.resize(in.size());
+    for (std::size_t i = 0; i < m.order.size(); ++i)
+      m.order[i] = i;
+    std::sort(m.order.begin(), m.order.end(), [&](std::size_t a, std::size_t b) {
+      const match& x = in[a];
+      const match& y = in[b];
+      const auto lx = x.end - x.begin, ly = y.end - y.begin;
+      if (lx != ly) return lx > ly;
+      const auto sx = rules_->rule(x.rule).spec.sev, sy = rules_->rule(y.rule).spec.sev;
+      if (sx != sy) return sx > sy;
+      if (x.begin != y.begin) return x.begin < y.begin;
+      return x.rule < y.rule;
+    });
+    for (std::size_t i : m.order) {
+      const match& c = in[i];
+      const auto a = std::find_if(into.begin(), into.end(), [&](const match& k) {
+        return c.begin < k.end && k.begin < c.end;
+      });
+      if (a == into.end()) {
+        into.push_back(c);
+        continue;
+      }
+      a->begin = std::min(a->begin, c.begin);
+      a->end = std::max(a->end, c.end);
     }
-    a->begin = std::min(a->begin, c.begin);
-    a->end = std::max(a->end, c.end);
+    std::sort(into.begin(), into.end(),
+              [](const match& a, const match& b) { return a.begin < b.begin; });
+    // Absorbing can make two winners overlap: merge them into the first.
+    std::size_t w = 0;
+    for (std::size_t r = 1; r < into.size(); ++r) {
+      if (into[r].begin < into[w].end) {
+        into[w].end = std::max(into[w].end, into[r].end);
+      } else {
+        into[++w] = into[r];
+      }
+    }
+    if (!into.empty()) into.resize(w + 1);
+  };
+
+  // A defused span keeps its bytes (neutralised, not removed), so it must not
+  // absorb a match that removes them: "<a AKIA… onclick=" would keep the key.
+  // Redacting and defusing matches are resolved apart, and the parts of a
+  // defused span that a redacting one covers are cut out of it.
+  m.redacting.clear();
+  m.defusing.clear();
+  for (const match& c : cands)
+    (rules_->rule(c.rule).act == action::defuse ? m.defusing : m.redacting).push_back(c);
+  disjoint(m.redacting, out);
+  if (m.defusing.empty()) return;
+  disjoint(m.defusing, m.defused);
+  const std::size_t redacting = out.size();
+  for (const match& d : m.defused) {
+    std::uint32_t b = d.begin;
+    for (std::size_t i = 0; i < redacting && b < d.end; ++i) {
+      const match r = out[i]; // a copy: out grows below
+      if (r.end <= b || r.begin >= d.end) continue;
+      if (r.begin > b) out.push_back({d.rule, b, r.begin});
+      b = std::max(b, r.end);
+    }
+    if (b < d.end) out.push_back({d.rule, b, d.end});
   }
   std::sort(out.begin(), out.end(),
             [](const match& a, const match& b) { return a.begin < b.begin; });
-  // Absorbing can make two winners overlap: merge them into the first.
-  std::size_t w = 0;
-  for (std::size_t r = 1; r < out.size(); ++r) {
-    if (out[r].begin < out[w].end) {
-      out[w].end = std::max(out[w].end, out[r].end);
-    } else {
-      out[++w] = out[r];
-    }
-  }
-  if (!out.empty()) out.resize(w + 1);
 }
 
 void scanner::scan_values(std::span<const std::string_view> values,

@@ -113,6 +113,52 @@ TEST(Scanner, ValidatorsKeywordsAndAllowListsConfirmMatches) {
   EXPECT_EQ(redacted(s, "K-ABCD K-TEST"), "K-[REDACTED:key] K-TEST");
 }
 
+TEST(Scanner, AValidValueRightAfterAnInvalidLookAlikeIsFound) {
+  // The leftmost match "4111 4539 5787 6362" fails Luhn; the card starts at
+  // the second group. Found by fuzzing (tests/fuzz/corpus/scan_redact/regress-card-*).
+  auto rs = build("rules:\n" +
+                  rule("card", "    category: pii\n"
+                               "    pattern: '\\b(\\d{4} \\d{4} \\d{4} \\d{4})\\b'\n"
+                               "    validator: luhn\n") +
+                  rule("mail", "    category: pii\n    pattern: '[a-z]+@example\\.org'\n"
+                               "    allow: [abc@example.org]\n"));
+  ASSERT_TRUE(rs);
+  scanner s(rs);
+  EXPECT_EQ(redacted(s, "4111 4539 5787 6362 1486"), "4111 [REDACTED:card]");
+  EXPECT_EQ(redacted(s, "4111 1111 1111 1112"), "4111 1111 1111 1112") << "no valid alignment";
+  // A refusal by the allow list is final: a shifted match of an allowed value
+  // ("bc@example.org") must not be reported.
+  EXPECT_EQ(redacted(s, "abc@example.org"), "abc@example.org");
+  // Bounded: a long run of look-alikes costs a bounded number of retries.
+  std::string run;
+  for (int i = 0; i < 2000; ++i)
+    run += "1234 ";
+  EXPECT_EQ(redacted(s, run), run);
+}
+
+TEST(Scanner, ADefusedSpanNeverHidesASecretInsideIt) {
+  // An injection match is defused (its bytes stay, neutralised); it must not
+  // absorb a secret or card inside it, which would then stay in clear. Found
+  // by fuzzing (tests/fuzz/corpus/scan_redact/regress-defuse-absorbs-*).
+  auto rs = build("rules:\n" +
+                  rule("attr", "    category: injection\n"
+                               "    pattern: '<[a-z]+ [^>]*on[a-z]+='\n") +
+                  rule("akid", "    category: secret\n    pattern: 'AKIA[A-Z0-9]{16}'\n"));
+  ASSERT_TRUE(rs);
+  scanner s(rs);
+  std::vector<match> m;
+  s.scan("<a AKIAZ3MSJV4WWNKWW5FG onclick=", m);
+  std::string spans;
+  for (const match& x : m)
+    spans +=
+        std::to_string(x.rule) + ":" + std::to_string(x.begin) + "-" + std::to_string(x.end) + " ";
+  EXPECT_EQ(spans, "0:0-3 1:3-23 0:23-32 ") << "the defused span, cut around the secret";
+  const std::string out = redacted(s, "<a AKIAZ3MSJV4WWNKWW5FG onclick=");
+  EXPECT_EQ(out.find("AKIAZ3MSJV4WWNKWW5FG"), std::string::npos) << out;
+  EXPECT_NE(out.find("[REDACTED:akid]"), std::string::npos) << out;
+  EXPECT_EQ(out.find('<'), std::string::npos) << "the markup around it is still defused: " << out;
+}
+
 TEST(Scanner, ActionsTagMaskAndDefuseAsConfigured) {
   auto rs =
       build("rules:\n" +
