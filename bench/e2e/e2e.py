@@ -11,12 +11,17 @@ partition). For each mode and worker count:
               the sanitised topic times the first and last output; CPU is the
               bulwark process's user+sys over its whole life (start-up, group
               join and idle polling included), peak RSS its VmHWM.
-  latency     bulwark runs; a paced producer sends events stamped with the wall
-              clock at half the measured maximum rate; a reader records when each
-              arrives on the sanitised topic: p50/p99/p999 of the difference.
+  latency     bulwark runs; a paced producer (e2e_client.cpp, built here, no
+              batching of its own) sends events stamped with the wall clock at
+              half the measured maximum rate; a reader records when each arrives
+              on the sanitised topic: p50/p99/p999 of the difference. Mode
+              `direct` runs no bulwark: the probe writes the output topic itself,
+              the floor that the cluster and the probe set.
 Each configuration runs --runs times; medians and ranges are reported.
+--property K=V passes a librdkafka property to bulwark (run and relay alike).
 
 usage: bench/e2e/e2e.py --build build [--events 200000] [--runs 3] [--workers 1,2]
+         [--modes relay,run,direct] [--latency-only --latency-rate EPS] [--property K=V]...
 """
 import argparse
 import json
@@ -61,14 +66,17 @@ class Broker:
         self.proc.wait(10)
 
 
-def config(tmp, bootstrap, workers):
+def config(tmp, bootstrap, workers, extra):
     path = os.path.join(tmp, f"bench-{workers}.yaml")
+    # The embedded (mock) broker holds a fetch for fetch.wait.max.ms even
+    # when data arrives meanwhile; real brokers answer early. 10 ms keeps
+    # the mock from dominating the latency of both modes alike.
+    props = {"session.timeout.ms": "6000", "log_level": "3", "fetch.wait.max.ms": "10"}
+    props.update(extra)
     with open(path, "w") as f:
-        # The embedded (mock) broker holds a fetch for fetch.wait.max.ms even
-        # when data arrives meanwhile; real brokers answer early. 10 ms keeps
-        # the mock from dominating the latency of both modes alike.
-        f.write(f'workers: {workers}\nkafka:\n  brokers: "{bootstrap}"\n  properties:\n'
-                f'    session.timeout.ms: "6000"\n    log_level: "3"\n    fetch.wait.max.ms: "10"\n')
+        f.write(f'workers: {workers}\nkafka:\n  brokers: "{bootstrap}"\n  properties:\n')
+        for k, v in props.items():
+            f.write(f'    {k}: "{v}"\n')
     return path
 
 
@@ -81,7 +89,7 @@ def throughput(a, tmp, events_file, n, mode, workers):
         reader = subprocess.Popen([a.tool, "wait", broker.bootstrap, "telemetry.sanitized", str(n),
                                    "900"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         time.sleep(5)  # the reader has joined its group
-        args = [a.bulwark, "run", "-c", config(tmp, broker.bootstrap, workers)]
+        args = [a.bulwark, "run", "-c", config(tmp, broker.bootstrap, workers, a.properties)]
         if mode == "relay":
             args.append("--relay")
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -98,33 +106,50 @@ def throughput(a, tmp, events_file, n, mode, workers):
 
 
 def latency(a, tmp, lines, rate, mode, workers):
+    """mode "direct": no bulwark; the paced producer writes the sanitised topic
+    itself, so the result is the floor the harness and the cluster set (one
+    produce hop and one fetch hop, where run and relay have two of each)."""
     broker = Broker(a.bulwark)
+    proc = None
     try:
-        args = [a.bulwark, "run", "-c", config(tmp, broker.bootstrap, workers)]
-        if mode == "relay":
-            args.append("--relay")
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        reader = subprocess.Popen([a.tool, "consume", broker.bootstrap, "telemetry.sanitized",
-                                   str(len(lines)), "900"], stdout=subprocess.PIPE,
-                                  stderr=subprocess.DEVNULL, text=True)
+        if mode != "direct":
+            args = [a.bulwark, "run", "-c", config(tmp, broker.bootstrap, workers, a.properties)]
+            if mode == "relay":
+                args.append("--relay")
+            proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # The reader writes to a file: a pipe read only at the end would fill
+        # and stall it, and the stall would count as latency.
+        out_path = os.path.join(tmp, "latency.txt")
+        with open(out_path, "w") as out_file:
+            reader = subprocess.Popen([a.client, "latency", broker.bootstrap,
+                                       "telemetry.sanitized", str(len(lines)), "900"],
+                                      stdout=out_file, stderr=subprocess.DEVNULL)
         time.sleep(8)  # bulwark and the reader have joined
-        subprocess.run([a.tool, "produce-paced", broker.bootstrap, "telemetry", "32", str(rate)],
+        subprocess.run([a.client, "paced", broker.bootstrap,
+                        "telemetry.sanitized" if mode == "direct" else "telemetry", "32", str(rate)],
                        input="\n".join(lines) + "\n", text=True, check=True,
                        stderr=subprocess.DEVNULL)
-        out, _ = reader.communicate(timeout=900)
-        proc.terminate()
-        proc.wait(15)
-        lat = []
-        for line in out.splitlines():
-            rec = json.loads(line)
-            v = json.loads(rec["value"])
-            if "sent_us" in v:
-                lat.append((rec["recv_us"] - v["sent_us"]) / 1000)
+        reader.wait(900)
+        if proc:
+            proc.terminate()
+            proc.wait(15)
+        with open(out_path) as f:
+            lat = [int(l.split()[0]) / 1000 for l in f]
         lat.sort()
         pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float("nan")
-        return {"p50_ms": pick(0.5), "p99_ms": pick(0.99), "p999_ms": pick(0.999), "samples": len(lat)}
+        return {"p50_ms": pick(0.5), "p99_ms": pick(0.99), "p999_ms": pick(0.999),
+                "max_ms": lat[-1] if lat else float("nan"), "samples": len(lat)}
     finally:
         broker.stop()
+
+
+def latency_summary(lat):
+    p50 = statistics.median(l["p50_ms"] for l in lat)
+    p99, plo, phi = med([l["p99_ms"] for l in lat])
+    p999 = statistics.median(l["p999_ms"] for l in lat)
+    return (f"p50 {p50:.1f} ms, p99 {p99:.1f} ms [{plo:.1f}..{phi:.1f}], p999 {p999:.1f} ms, "
+            f"max {statistics.median(l['max_ms'] for l in lat):.1f} ms "
+            f"({min(l['samples'] for l in lat)} samples)")
 
 
 def scan_cpu(a, events_file):
@@ -151,51 +176,76 @@ def main():
     ap.add_argument("--latency-events", type=int, default=30000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--modes", default="relay,run")
     ap.add_argument("--latency-rate", type=float, default=0,
                     help="events/s for the latency runs (default: half the measured maximum)")
+    ap.add_argument("--latency-only", action="store_true",
+                    help="skip the throughput runs (needs --latency-rate)")
+    ap.add_argument("--property", action="append", default=[], metavar="KEY=VALUE",
+                    help="a librdkafka property for bulwark, run and relay alike (repeatable)")
     a = ap.parse_args()
+    if a.latency_only and not a.latency_rate:
+        ap.error("--latency-only needs --latency-rate")
+    a.properties = dict(p.split("=", 1) for p in a.property)
     a.bulwark = os.path.join(a.build, "src/app/bulwark")
     a.tool = os.path.join(a.build, "tests/integration/kafka_tool")
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(os.path.dirname(here))
+    modes = a.modes.split(",")
     with tempfile.TemporaryDirectory() as tmp:
+        # The latency probe links librdkafka only; it is built here so the
+        # benchmark needs nothing from the build but bulwark and kafka_tool.
+        a.client = os.path.join(tmp, "e2e_client")
+        subprocess.run(["c++", "-O2", "-std=c++20", os.path.join(here, "e2e_client.cpp"),
+                        "-lrdkafka", "-o", a.client], check=True)
         events_file = os.path.join(tmp, "events.ndjson")
         with open(events_file, "w") as f:
             subprocess.run([sys.executable, os.path.join(root, "scripts/gen-telemetry"), "--events",
-                            str(a.events), "--seed", "7"], stdout=f, check=True)
-        size = os.path.getsize(events_file) / a.events
-        with open(os.path.join(tempfile.gettempdir(), "bw-scan-1.yaml"), "w") as f:
-            f.write("workers: 1\n")
-        scan = scan_cpu(a, events_file)
-        scan_us = scan / a.events * 1e6
-        print(f"workload: {a.events} events, {size:.0f} bytes each on average; "
-              f"scan (1 worker) {scan_us:.2f} CPU-µs/event")
+                            str(max(a.events, a.latency_events)), "--seed", "7"], stdout=f,
+                           check=True)
+        size = os.path.getsize(events_file) / max(a.events, a.latency_events)
         with open(events_file) as f:
             lat_lines = [next(f).rstrip("\n") for _ in range(a.latency_events)]
+        if a.properties:
+            print(f"properties: {a.properties}")
+        scan_us = None
+        if not a.latency_only:
+            with open(os.path.join(tempfile.gettempdir(), "bw-scan-1.yaml"), "w") as f:
+                f.write("workers: 1\n")
+            scan_us = scan_cpu(a, events_file) / a.events * 1e6
+            print(f"workload: {a.events} events, {size:.0f} bytes each on average; "
+                  f"scan (1 worker) {scan_us:.2f} CPU-µs/event", flush=True)
         results = {}
         for workers in [int(w) for w in a.workers.split(",")]:
-            for mode in ("relay", "run"):
-                tp = [throughput(a, tmp, events_file, a.events, mode, workers) for _ in range(a.runs)]
-                rate = statistics.median(t["events_per_s"] for t in tp)
-                if a.latency_rate:
-                    rate = 2 * a.latency_rate
+            for mode in modes:
+                tp = []
+                if not a.latency_only and mode != "direct":
+                    tp = [throughput(a, tmp, events_file, a.events, mode, workers)
+                          for _ in range(a.runs)]
+                # Each mode at half its own maximum; "direct" at run's rate.
+                own = tp or results.get(("run", workers), ([],))[0]
+                rate = (2 * a.latency_rate if a.latency_rate
+                        else statistics.median(t["events_per_s"] for t in own))
                 lat = [latency(a, tmp, lat_lines, rate / 2, mode, workers) for _ in range(a.runs)]
                 results[(mode, workers)] = (tp, lat)
-                eps, lo, hi = med([t["events_per_s"] for t in tp])
-                cpu, clo, chi = med([t["cpu_us_per_event"] for t in tp])
-                rss = statistics.median(t["rss_mb"] for t in tp)
-                p50 = statistics.median(l["p50_ms"] for l in lat)
-                p99, plo, phi = med([l["p99_ms"] for l in lat])
-                p999 = statistics.median(l["p999_ms"] for l in lat)
-                print(f"{mode:5s} workers={workers}: {eps:,.0f} events/s [{lo:,.0f}..{hi:,.0f}] "
-                      f"{eps * size / 1e6:.1f} MB/s; {cpu:.2f} CPU-µs/event [{clo:.2f}..{chi:.2f}] "
-                      f"({cpu:.2f} CPU-s per M events); peak RSS {rss:.0f} MB; at {rate / 2:,.0f} "
-                      f"events/s: p50 {p50:.1f} ms, p99 {p99:.1f} ms [{plo:.1f}..{phi:.1f}], "
-                      f"p999 {p999:.1f} ms", flush=True)
-            relay_cpu = statistics.median(t["cpu_us_per_event"] for t in results[("relay", workers)][0])
-            run_cpu = statistics.median(t["cpu_us_per_event"] for t in results[("run", workers)][0])
-            bound = 1.2 * (relay_cpu + scan_us)
-            print(f"workers={workers}: run {run_cpu:.2f} vs 1.2 x (relay {relay_cpu:.2f} + scan "
-                  f"{scan_us:.2f}) = {bound:.2f} CPU-µs/event -> ratio {run_cpu / (relay_cpu + scan_us):.2f}")
+                line = f"{mode:6s} workers={workers}: "
+                if tp:
+                    eps, lo, hi = med([t["events_per_s"] for t in tp])
+                    cpu, clo, chi = med([t["cpu_us_per_event"] for t in tp])
+                    rss = statistics.median(t["rss_mb"] for t in tp)
+                    line += (f"{eps:,.0f} events/s [{lo:,.0f}..{hi:,.0f}] {eps * size / 1e6:.1f} "
+                             f"MB/s; {cpu:.2f} CPU-µs/event [{clo:.2f}..{chi:.2f}]; peak RSS "
+                             f"{rss:.0f} MB; ")
+                print(line + f"at {rate / 2:,.0f} events/s: {latency_summary(lat)}", flush=True)
+            if scan_us is not None and ("relay", workers) in results and ("run", workers) in results:
+                relay_cpu = statistics.median(
+                    t["cpu_us_per_event"] for t in results[("relay", workers)][0])
+                run_cpu = statistics.median(
+                    t["cpu_us_per_event"] for t in results[("run", workers)][0])
+                bound = 1.2 * (relay_cpu + scan_us)
+                print(f"workers={workers}: run {run_cpu:.2f} vs 1.2 x (relay {relay_cpu:.2f} + scan "
+                      f"{scan_us:.2f}) = {bound:.2f} CPU-µs/event -> ratio "
+                      f"{run_cpu / (relay_cpu + scan_us):.2f}", flush=True)
 
 
 if __name__ == "__main__":

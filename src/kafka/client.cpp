@@ -171,10 +171,19 @@ result<producer> producer::make(const properties& props, delivery_handler on_del
       // 0 = no limit: transient errors are retried by librdkafka for as long
       // as it takes; a record is never given up because time passed.
       {"message.timeout.ms", "0"},
+      // At high rates batches fill before this; at low rates it is latency
+      // added per hop. 1 ms gained ~3 ms of p50 on the embedded cluster, within
+      // the noise of a shared machine, and makes batches of a few records per
+      // partition at full rate: 5 ms (librdkafka's own default) stays.
       {"linger.ms", "5"},
+      // JSON compresses 3-4x with lz4 for a few percent of the CPU of a record.
       {"compression.type", "lz4"},
+      // The producer queue is what backpressure waits on: when it is full the
+      // workers pause their consumers. 64 MB covers over half a second of
+      // output at 100 MB/s, enough to ride out a broker round trip, and is
+      // what a stalled broker can cost in memory (not the backlog).
       {"queue.buffering.max.messages", "100000"},
-      {"queue.buffering.max.kbytes", "262144"},
+      {"queue.buffering.max.kbytes", "65536"},
       {"message.max.bytes", "8388608"},
   };
   auto conf = make_conf(defaults, props);
@@ -395,7 +404,10 @@ result<consumer> consumer::make(const properties& props, const std::vector<std::
       {"enable.auto.offset.store", "false"},
       {"auto.offset.reset", "earliest"},
       {"enable.partition.eof", "false"},
-      // Bounds what a paused or slow worker holds in its fetch queue.
+      // What one worker holds prefetched, so n workers hold at most n x 64 MB
+      // whatever the backlog. 16 MB halved a single worker's relay throughput
+      // on the embedded cluster (bench/RESULTS.md): the fetcher idles once
+      // the queue is over the limit, so it must cover a few fetch round trips.
       {"queued.max.messages.kbytes", "65536"},
   };
   auto conf = make_conf(defaults, props);

@@ -1,0 +1,168 @@
+// The latency probe of bench/e2e/e2e.py: a paced producer that stamps each
+// event with the wall clock, and a reader that prints how long each stamped
+// event took to arrive. It talks to librdkafka directly, with every setting
+// explicit, so what it measures is bulwark's hop and not the test client's
+// own batching (the integration tests' kafka_tool lingers 20 ms and starts
+// its clock before its producer has a connection).
+//
+//   e2e_client paced BOOTSTRAP TOPIC PARTITIONS RATE [KEY=VALUE ...] < lines
+//   e2e_client latency BOOTSTRAP TOPIC COUNT TIMEOUT_S [KEY=VALUE ...]
+//       prints one line per stamped event: its latency and send time in
+//       microseconds and its partition; exits once
+//       COUNT arrived (or at TIMEOUT_S: exit 3)
+//
+// Built by e2e.py with `c++ -O2 -std=c++20 e2e_client.cpp -lrdkafka`.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <librdkafka/rdkafka.h>
+#include <string>
+#include <thread>
+
+namespace {
+
+long long now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool set(rd_kafka_conf_t* conf, const char* key, const char* value) {
+  char reason[512];
+  if (rd_kafka_conf_set(conf, key, value, reason, sizeof reason) == RD_KAFKA_CONF_OK) return true;
+  std::fprintf(stderr, "e2e_client: %s: %s\n", key, reason);
+  return false;
+}
+
+bool set_extra(rd_kafka_conf_t* conf, int argc, char** argv, int from) {
+  for (int i = from; i < argc; ++i) {
+    std::string kv = argv[i];
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || !set(conf, kv.substr(0, eq).c_str(), kv.c_str() + eq + 1))
+      return false;
+  }
+  return true;
+}
+
+int delivery_failures = 0;
+
+void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
+  if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) ++delivery_failures;
+}
+
+int paced(int argc, char** argv) {
+  const char* bootstrap = argv[2];
+  const char* topic = argv[3];
+  const int partitions = std::atoi(argv[4]);
+  const double rate = std::atof(argv[5]);
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  // An upstream service that sends each event at once: the latency measured
+  // is then bulwark's (and the cluster's), not this client's batching.
+  if (!set(conf, "bootstrap.servers", bootstrap) || !set(conf, "linger.ms", "0") ||
+      !set(conf, "enable.idempotence", "true") || !set_extra(conf, argc, argv, 6))
+    return 2;
+  rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+  char reason[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, reason, sizeof reason);
+  if (rk == nullptr) {
+    std::fprintf(stderr, "e2e_client: %s\n", reason);
+    return 2;
+  }
+  // Warm up before the clock starts: metadata, connections to every leader
+  // and the idempotent producer id. One unstamped record per partition,
+  // which the reader ignores.
+  for (int p = 0; p < partitions; ++p)
+    rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(p),
+                      RD_KAFKA_V_VALUE(const_cast<char*>("{}"), 2),
+                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+  if (rd_kafka_flush(rk, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    std::fprintf(stderr, "e2e_client: warm-up records not delivered\n");
+    return 1;
+  }
+  std::string line;
+  long long n = 0;
+  const auto start = std::chrono::steady_clock::now();
+  while (std::getline(std::cin, line)) {
+    const auto due = start + std::chrono::microseconds(
+                                 static_cast<long long>(static_cast<double>(n) * 1e6 / rate));
+    for (auto now = std::chrono::steady_clock::now(); now < due;
+         now = std::chrono::steady_clock::now()) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(due - now).count();
+      if (left > 0)
+        rd_kafka_poll(rk, static_cast<int>(left));
+      else
+        std::this_thread::yield();
+    }
+    if (line.empty() || line[0] != '{') continue;
+    line.insert(1, "\"sent_us\":" + std::to_string(now_us()) + (line.size() > 2 ? "," : ""));
+    const std::string key = "k" + std::to_string(n % 97);
+    while (rd_kafka_producev(
+               rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(static_cast<int>(n % partitions)),
+               RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_VALUE(line.data(), line.size()),
+               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+               RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+      rd_kafka_poll(rk, 10);
+    rd_kafka_poll(rk, 0);
+    ++n;
+  }
+  const bool flushed = rd_kafka_flush(rk, 60000) == RD_KAFKA_RESP_ERR_NO_ERROR;
+  rd_kafka_destroy(rk);
+  std::fprintf(stderr, "e2e_client: produced %lld, %d failed\n", n, delivery_failures);
+  return flushed && delivery_failures == 0 ? 0 : 1;
+}
+
+int latency(int argc, char** argv) {
+  const char* bootstrap = argv[2];
+  const char* topic = argv[3];
+  const long count = std::atol(argv[4]);
+  const int timeout_s = std::atoi(argv[5]);
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  const std::string group = std::string("e2e-latency-") + topic;
+  if (!set(conf, "bootstrap.servers", bootstrap) || !set(conf, "group.id", group.c_str()) ||
+      !set(conf, "session.timeout.ms", "6000") || !set(conf, "auto.offset.reset", "earliest") ||
+      !set(conf, "fetch.wait.max.ms", "10") || !set_extra(conf, argc, argv, 6))
+    return 2;
+  char reason[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, reason, sizeof reason);
+  if (rk == nullptr) {
+    std::fprintf(stderr, "e2e_client: %s\n", reason);
+    return 2;
+  }
+  rd_kafka_poll_set_consumer(rk);
+  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(topics, topic, RD_KAFKA_PARTITION_UA);
+  rd_kafka_subscribe(rk, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  long got = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  static constexpr char stamp[] = "{\"sent_us\":";
+  while (got < count && std::chrono::steady_clock::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
+    if (m == nullptr) continue;
+    const long long recv = now_us();
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->len > sizeof stamp &&
+        std::memcmp(m->payload, stamp, sizeof stamp - 1) == 0) {
+      const long long sent = std::atoll(static_cast<const char*>(m->payload) + sizeof stamp - 1);
+      std::printf("%lld %lld %d\n", recv - sent, sent, m->partition);
+      ++got;
+    }
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  std::fprintf(stderr, "e2e_client: %ld stamped records\n", got);
+  return got >= count ? 0 : 3;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  const std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "paced" && argc >= 6) return paced(argc, argv);
+  if (mode == "latency" && argc >= 6) return latency(argc, argv);
+  std::fprintf(stderr, "usage: e2e_client paced BOOTSTRAP TOPIC PARTITIONS RATE [K=V...] < lines\n"
+                       "       e2e_client latency BOOTSTRAP TOPIC COUNT TIMEOUT_S [K=V...]\n");
+  return 2;
+}
