@@ -292,7 +292,16 @@ public:
   std::unique_ptr<pipeline::detectors> stage_; ///< guarded by stage_mutex_
   std::mutex stage_mutex_;
   /// Produces what the stage emitted outside a record (timers, the end).
-  void produce_stage_outputs();
+  /// Sends the stage's alert and audit lines. What the producer cannot take
+  /// now waits in stage_backlog_ for the next call, never dropped; `final`
+  /// (shutdown) keeps trying for a bounded time, then counts what is left.
+  void produce_stage_outputs(bool final = false);
+  struct stage_record {
+    std::string topic;
+    std::int32_t partition;
+    std::string value;
+  };
+  std::deque<stage_record> stage_backlog_; ///< poller thread and shutdown only
   std::optional<kafka::producer> producer_;
   run_counters counters_;
 
@@ -971,7 +980,7 @@ void print_progress(const run_counters& c, double seconds, bool final,
   std::fprintf(stderr, "%s\n", line.c_str());
 }
 
-void service::produce_stage_outputs() {
+void service::produce_stage_outputs(bool final) {
   std::string alerts, audit;
   {
     std::lock_guard lock(stage_mutex_);
@@ -985,9 +994,39 @@ void service::produce_stage_outputs() {
   append_line_records(records, alerts, cfg_.opts.kafka.alerts_topic, -1);
   append_line_records(records, audit, cfg_.opts.kafka.audit_topic, 0);
   for (const auto& o : records)
-    for (int tries = 0; producer_->produce(o) == kafka::produce_status::queue_full && tries < 1000;
-         ++tries)
-      producer_->poll(5ms);
+    stage_backlog_.push_back({std::string(o.topic), o.partition, std::string(o.value)});
+  // A full queue (a slow broker) holds them back, in order; the audit chain
+  // must stay one ordered sequence, so nothing overtakes a waiting record.
+  const auto give_up = clock::now() + (final ? 5s : 50ms);
+  while (!stage_backlog_.empty()) {
+    const stage_record& r = stage_backlog_.front();
+    kafka::outgoing o;
+    o.topic = r.topic;
+    o.partition = r.partition;
+    o.value = r.value;
+    const kafka::produce_status st = producer_->produce(o);
+    if (st == kafka::produce_status::queued) {
+      stage_backlog_.pop_front();
+      continue;
+    }
+    if (st == kafka::produce_status::failed) {
+      // Refused outright (a record over the broker's size limit, a topic that
+      // cannot exist): retrying cannot help, and it must not block the rest.
+      std::fprintf(stderr, "bulwark run: a record for %s was refused by the producer; dropped\n",
+                   r.topic.c_str());
+      stage_backlog_.pop_front();
+      continue;
+    }
+    if (clock::now() >= give_up) break;
+    producer_->poll(5ms);
+  }
+  if (final && !stage_backlog_.empty()) {
+    std::fprintf(stderr,
+                 "bulwark run: %zu alert and audit records not handed to the producer before "
+                 "shutdown (producer queue full)\n",
+                 stage_backlog_.size());
+    stage_backlog_.clear();
+  }
 }
 
 bool service::make_metrics() {
@@ -1242,7 +1281,7 @@ int service::run() {
     stage_->finish(wall_clock_now());
     count_stage_stats();
   }
-  produce_stage_outputs();
+  produce_stage_outputs(true);
   producer_->flush(2s);
   // Within SPEC's 10 s shutdown bound; what is left is counted and lost.
   if (alertmanager) {
