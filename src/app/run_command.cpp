@@ -48,7 +48,6 @@
 #include <deque>
 #include <functional>
 #include <latch>
-#include <librdkafka/rdkafka.h>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -239,7 +238,7 @@ private:
   void count_record(verdict v, std::string_view reason, const pipeline::stage_decision& d);
 
 public:
-  rd_kafka_s* consumer_handle() const noexcept { return consumer_ ? consumer_->handle() : nullptr; }
+  const kafka::consumer* consumer() const noexcept { return consumer_ ? &*consumer_ : nullptr; }
   /// Set once the group gave this worker its first assignment (maybe empty).
   std::atomic<bool> joined{false};
 };
@@ -1098,15 +1097,12 @@ service::held_lag(const std::function<void(std::size_t, std::size_t, std::int64_
         // The high watermark librdkafka cached from its last fetch response:
         // a local read, no broker round trip. Unknown (no fetch answered yet)
         // or no record processed yet: the partition is not counted.
-        std::int64_t low = -1, high = -1;
-        rd_kafka_s* h = (*workers_)[static_cast<std::size_t>(owner)]->consumer_handle();
+        const kafka::consumer* c = (*workers_)[static_cast<std::size_t>(owner)]->consumer();
         const std::int64_t next = slot.next.load(std::memory_order_relaxed);
-        if (h != nullptr && next >= 0 &&
-            rd_kafka_get_watermark_offsets(h, cfg_.opts.kafka.inputs[t].c_str(),
-                                           static_cast<std::int32_t>(p), &low,
-                                           &high) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-            high >= 0)
-          lag = std::max<std::int64_t>(0, high - next);
+        if (c != nullptr && next >= 0)
+          if (const auto high =
+                  c->cached_high_watermark(cfg_.opts.kafka.inputs[t], static_cast<std::int32_t>(p)))
+            lag = std::max<std::int64_t>(0, *high - next);
       }
       total += lag;
       if (each) each(t, p, owner >= 0 ? lag : -1);

@@ -493,6 +493,17 @@ std::optional<error> consumer::seek_to_committed(const std::vector<topic_partiti
   return std::nullopt;
 }
 
+std::optional<std::int64_t> consumer::cached_high_watermark(const std::string& topic,
+                                                            std::int32_t partition) const noexcept {
+  if (!rk_) return std::nullopt;
+  std::int64_t low = -1, high = -1;
+  if (rd_kafka_get_watermark_offsets(rk_.get(), topic.c_str(), partition, &low, &high) !=
+          RD_KAFKA_RESP_ERR_NO_ERROR ||
+      high < 0)
+    return std::nullopt;
+  return high;
+}
+
 void consumer::close() {
   if (closed_ || !rk_) return;
   closed_ = true;

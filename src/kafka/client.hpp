@@ -201,6 +201,11 @@ public:
                                          std::chrono::milliseconds wait);
   /// Leaves the group (revoking what it owns); called by the destructor if not before.
   void close();
+  /// The high watermark librdkafka cached from its last fetch response for
+  /// the partition: a local read, no broker round trip (for lag gauges).
+  /// Nothing before a fetch has answered. Safe from any thread.
+  std::optional<std::int64_t> cached_high_watermark(const std::string& topic,
+                                                    std::int32_t partition) const noexcept;
 
   rd_kafka_s* handle() const noexcept { return rk_.get(); }
 
