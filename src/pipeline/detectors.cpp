@@ -327,14 +327,18 @@ stage_decision detectors::observe(const record_facts& f, std::string_view raw,
 }
 
 bool detectors::redelivered(const input_ref& ref) {
-  if (ref.topic.empty()) return false; // scan: every line is read once
-  const auto [it, fresh] = high_offsets_.try_emplace({ref.topic, ref.partition}, ref.offset);
-  if (fresh) return false;
-  if (ref.offset <= it->second) {
+  if (ref.topic.empty() || ref.partition < 0) return false; // scan: every line is read once
+  // Looked up by view: no allocation per record once a topic is known.
+  auto it = high_offsets_.find(std::string_view(ref.topic));
+  if (it == high_offsets_.end()) it = high_offsets_.emplace(ref.topic, 0).first;
+  std::vector<std::int64_t>& highs = it->second;
+  const auto p = static_cast<std::size_t>(ref.partition);
+  if (p >= highs.size()) highs.resize(p + 1, -1);
+  if (highs[p] >= 0 && ref.offset <= highs[p]) {
     ++redelivered_;
     return true;
   }
-  it->second = ref.offset;
+  highs[p] = ref.offset;
   return false;
 }
 

@@ -34,6 +34,7 @@
 #include <tuple>
 #include <utility>
 #include <variant>
+#include <vector>
 
 namespace bulwark::pipeline {
 
@@ -138,11 +139,11 @@ private:
   bool started_ = false;
   stage_outputs out_;
 
-  using partition_key = std::pair<std::string, std::int32_t>;
   using offset_key = std::tuple<std::string, std::int32_t, std::int64_t>;
-  std::map<partition_key, std::int64_t> high_offsets_; ///< one per partition seen
-  std::set<offset_key> replayed_;                      ///< quarantined as replays (bounded)
-  std::deque<offset_key> replayed_order_;              ///< eviction order of replayed_
+  /// Per topic, the highest offset seen per partition (-1: none yet).
+  std::map<std::string, std::vector<std::int64_t>, std::less<>> high_offsets_;
+  std::set<offset_key> replayed_;         ///< quarantined as replays (bounded)
+  std::deque<offset_key> replayed_order_; ///< eviction order of replayed_
   std::uint64_t redelivered_ = 0;
 };
 
