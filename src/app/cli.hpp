@@ -9,6 +9,10 @@
 #include <string>
 #include <vector>
 
+namespace bulwark::http {
+class alertmanager_forwarder;
+} // namespace bulwark::http
+
 namespace bulwark::app {
 
 enum exit_code : int { ok = 0, runtime_failure = 1, bad_usage = 2 };
@@ -77,6 +81,13 @@ struct loaded_config {
 std::optional<loaded_config> load_config_and_rules(const std::string& path);
 /// Compiles the rules `options` name (for a configuration built in code).
 std::optional<loaded_config> compile_rules(config::options options);
+
+/// The Alertmanager forwarder for `alerts.alertmanager` (left null when it is
+/// not set), its log lines and errors prefixed with `who` ("bulwark scan"),
+/// its generatorURL pointing at `listen`. On a bad URL prints why and returns
+/// false (exit 2).
+bool make_alertmanager(const config::options& opts, const std::string& listen, const char* who,
+                       std::unique_ptr<http::alertmanager_forwarder>& out);
 
 struct demo_args {
   int seconds = 30;

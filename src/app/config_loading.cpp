@@ -1,6 +1,7 @@
 #include "app/cli.hpp"
 #include "config/load.hpp"
 #include "crypto/keys.hpp"
+#include "http/alertmanager_forwarder.hpp"
 
 #include <cstdio>
 #include <filesystem>
@@ -69,6 +70,25 @@ std::optional<loaded_config> compile_rules(config::options options) {
   }
   loaded.rules = std::get<std::shared_ptr<const scan::ruleset>>(std::move(built));
   return loaded;
+}
+
+bool make_alertmanager(const config::options& opts, const std::string& listen, const char* who,
+                       std::unique_ptr<http::alertmanager_forwarder>& out) {
+  out.reset();
+  if (opts.alerts.alertmanager.empty()) return true;
+  http::forwarder_options fo;
+  fo.url = opts.alerts.alertmanager;
+  fo.buffer.generator_url = "http://" + listen + "/";
+  fo.log = [who](std::string_view line) {
+    std::fprintf(stderr, "%s: %.*s\n", who, static_cast<int>(line.size()), line.data());
+  };
+  auto made = http::alertmanager_forwarder::make(std::move(fo));
+  if (auto* e = std::get_if<std::string>(&made)) {
+    std::fprintf(stderr, "%s: %s\n", who, e->c_str());
+    return false;
+  }
+  out = std::move(std::get<std::unique_ptr<http::alertmanager_forwarder>>(made));
+  return true;
 }
 
 } // namespace bulwark::app

@@ -1164,25 +1164,11 @@ int service::run() {
   // Alertmanager: alerts also go to a bounded buffer that its own thread
   // posts from, so a slow or absent Alertmanager never holds up the stage.
   std::unique_ptr<http::alertmanager_forwarder> alertmanager;
-  if (!cfg_.opts.alerts.alertmanager.empty()) {
-    http::forwarder_options fo;
-    fo.url = cfg_.opts.alerts.alertmanager;
-    // Alertmanager links back to where bulwark really listens.
-    fo.buffer.generator_url =
-        "http://" +
-        (http_ != nullptr && !http_->address.empty() ? http_->address : cfg_.opts.http.listen) +
-        "/";
-    fo.log = [](std::string_view line) {
-      std::fprintf(stderr, "bulwark run: %.*s\n", static_cast<int>(line.size()), line.data());
-    };
-    auto am = http::alertmanager_forwarder::make(std::move(fo));
-    if (auto* e = std::get_if<std::string>(&am)) {
-      std::fprintf(stderr, "bulwark run: %s\n", e->c_str());
-      return bad_usage;
-    }
-    alertmanager = std::move(std::get<std::unique_ptr<http::alertmanager_forwarder>>(am));
-    dopts.also = alertmanager.get();
-  }
+  // Alertmanager links back to where bulwark really listens.
+  const std::string listen =
+      http_ != nullptr && !http_->address.empty() ? http_->address : cfg_.opts.http.listen;
+  if (!make_alertmanager(cfg_.opts, listen, "bulwark run", alertmanager)) return bad_usage;
+  dopts.also = alertmanager.get();
   auto made = pipeline::detectors::make(cfg_.opts, spec_, dopts);
   if (auto* e = std::get_if<std::string>(&made)) {
     std::fprintf(stderr, "bulwark run: %s\n", e->c_str());

@@ -144,20 +144,7 @@ int scan_command(const scan_args& args) {
   const config::options& opts = loaded->opts;
   // Before any output file is created: a bad URL changes nothing on disk.
   std::unique_ptr<http::alertmanager_forwarder> alertmanager;
-  if (!opts.alerts.alertmanager.empty()) {
-    http::forwarder_options fo;
-    fo.url = opts.alerts.alertmanager;
-    fo.buffer.generator_url = "http://" + opts.http.listen + "/";
-    fo.log = [](std::string_view line) {
-      std::fprintf(stderr, "bulwark scan: %.*s\n", static_cast<int>(line.size()), line.data());
-    };
-    auto made = http::alertmanager_forwarder::make(std::move(fo));
-    if (auto* e = std::get_if<std::string>(&made)) {
-      std::fprintf(stderr, "bulwark scan: %s\n", e->c_str());
-      return bad_usage;
-    }
-    alertmanager = std::move(std::get<std::unique_ptr<http::alertmanager_forwarder>>(made));
-  }
+  if (!make_alertmanager(opts, opts.http.listen, "bulwark scan", alertmanager)) return bad_usage;
 
   // Every path is opened before any input is read, so a bad path fails fast
   // with exit 2 and no partial output.
