@@ -159,6 +159,45 @@ TEST(Scanner, ADefusedSpanNeverHidesASecretInsideIt) {
   EXPECT_EQ(out.find('<'), std::string::npos) << "the markup around it is still defused: " << out;
 }
 
+TEST(Scanner, ManyCandidatesResolveLikeFewAcrossEveryOverlapShape) {
+  // Past 64 candidates in a value, resolve() switches to an ordered map (1 MB
+  // of `ESC[` took 47 s with the pass over every winner). The unit below has
+  // nested, chained and absorbed overlaps of redacting and defusing rules; 40
+  // copies of it (over 64 candidates) must resolve to 40 copies of what one
+  // copy (the small path) resolves to.
+  auto rs = build("rules:\n" +
+                  rule("long", "    category: secret\n    severity: low\n"
+                               "    pattern: 'k[a-z]{6}'\n") +
+                  rule("short", "    category: secret\n    severity: high\n"
+                                "    pattern: '[a-z]{3}9'\n") +
+                  rule("chain", "    category: pii\n    pattern: 'x[a-z]{2}'\n") +
+                  rule("tag", "    category: injection\n    pattern: '<[a-z]+[ >]'\n") +
+                  rule("akid", "    category: secret\n    pattern: 'AKIA[A-Z0-9]{16}'\n"));
+  ASSERT_TRUE(rs);
+  const std::string unit = "kabcdefg9 xaxbxcxd <b AKIAZ3MSJV4WWNKWW5FG <i> abc9 | ";
+  const auto spans_of = [&](const std::string& text) {
+    scanner s(rs);
+    std::vector<match> m;
+    s.scan(text, m);
+    return m;
+  };
+  const std::vector<match> one = spans_of(unit);
+  ASSERT_GE(one.size(), 4U);
+  ASSERT_LE(one.size(), 64U) << "one copy takes the small path";
+  std::string many;
+  for (int i = 0; i < 40; ++i)
+    many += unit;
+  const std::vector<match> got = spans_of(many);
+  ASSERT_EQ(got.size(), one.size() * 40);
+  for (std::size_t k = 0; k < got.size(); ++k) {
+    const match& want = one[k % one.size()];
+    const auto shift = static_cast<std::uint32_t>(unit.size() * (k / one.size()));
+    EXPECT_EQ(got[k].rule, want.rule) << k;
+    EXPECT_EQ(got[k].begin, want.begin + shift) << k;
+    EXPECT_EQ(got[k].end, want.end + shift) << k;
+  }
+}
+
 TEST(Scanner, ActionsTagMaskAndDefuseAsConfigured) {
   auto rs =
       build("rules:\n" +
