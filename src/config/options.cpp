@@ -12,6 +12,17 @@ int options::effective_workers() const noexcept {
   return static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
 }
 
+std::vector<std::string> inline_keys(const options& o) {
+  std::vector<std::string> out;
+  const auto inline_hex = [](const key_source& k) { return k.from == key_source::kind::hex; };
+  if (inline_hex(o.rules.hash_key)) out.emplace_back("rules.hash_key");
+  for (const auto& [kid, source] : o.integrity.keys)
+    if (inline_hex(source)) out.push_back("integrity.keys." + kid);
+  // The loader accepts only {file: …} here; a hand-built options struct may not.
+  if (inline_hex(o.integrity.audit_signing_key)) out.emplace_back("integrity.audit_signing_key");
+  return out;
+}
+
 bool is_valid_topic_name(std::string_view name) noexcept {
   constexpr std::size_t max_length = 249;
   if (name.empty() || name.size() > max_length || name == "." || name == "..") return false;

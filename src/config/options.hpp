@@ -228,6 +228,13 @@ struct options {
   int effective_workers() const noexcept;
 };
 
+/// The configuration paths of the keys given inline (`{hex: …}`), in a fixed
+/// order: `rules.hash_key`, then `integrity.keys.<kid>` by key id, then
+/// `integrity.audit_signing_key`. Inline keys stay valid (tests, demos) but sit
+/// in a file that is copied, versioned and shown around; `run` warns with these
+/// paths. Never the key material itself.
+std::vector<std::string> inline_keys(const options& o);
+
 /// Kafka's own rule: 1-249 characters of a-z A-Z 0-9 . _ - and not "." or "..".
 bool is_valid_topic_name(std::string_view name) noexcept;
 

@@ -39,7 +39,7 @@ public:
   static std::variant<ed25519_signer, key_error> from_pem(std::string_view pem);
 
   /// From a configured key source (SPEC §2 `integrity.audit_signing_key`):
-  /// `{file: key.pem}` is read with load_key's rules (not readable by others)
+  /// `{file: key.pem}` is read with load_key's rules (no group or other access)
   /// and parsed as PEM, or as a hex seed when it holds 64 hex digits;
   /// `{hex: …}` and `{env: VAR}` hold the seed in hex.
   static std::variant<ed25519_signer, key_error> load(const config::key_source& source,

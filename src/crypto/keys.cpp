@@ -1,12 +1,15 @@
 #include "crypto/keys.hpp"
 
+#include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <optional>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace bulwark::crypto {
 namespace {
@@ -30,6 +33,65 @@ std::string_view trim(std::string_view s) noexcept {
 std::variant<key_bytes, key_error> checked(key_bytes key, const std::string& where) {
   if (key.size() < 16) return key_error{where + ": a key needs at least 16 bytes (32 hex digits)"};
   return key;
+}
+
+/// "0640": the permission bits as chmod takes them.
+std::string octal_mode(mode_t mode) {
+  std::array<char, 8> text{};
+  std::snprintf(text.data(), text.size(), "%04o", static_cast<unsigned>(mode & 07777U));
+  return text.data();
+}
+
+/// Like ssh with a private key: a key file must give its group and other
+/// users no access at all. Group access is refused too because a group is a
+/// list of users the operator does not see from the file itself, and a key
+/// shared with a service group (root:bulwark 0640) can come from the
+/// environment instead. The fix is part of the message.
+std::optional<key_error> exposure(const std::string& where, const std::string& path, mode_t mode) {
+  const bool others = (mode & S_IRWXO) != 0;
+  const bool group = (mode & S_IRWXG) != 0;
+  if (!others && !group) return std::nullopt;
+  return key_error{
+      where + ": mode " + octal_mode(mode) + " gives " + (others ? "other users" : "its group") +
+      " access to the key; a key file must be private to its owner (chmod 600 " + path + ")"};
+}
+
+std::variant<key_bytes, key_error> read_key_file(const std::string& path) {
+  // A PEM or hex key is well under this; anything larger is not a key file,
+  // and reading it whole would let a wrong path cost unbounded memory.
+  constexpr off_t max_key_file_bytes = off_t{64} * 1024;
+  const std::string where = "key file " + path;
+  // Mode and content come from one open file, so the file checked is the one
+  // read. O_NONBLOCK: a FIFO put where the key belongs is refused, not waited on.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) return key_error{where + ": " + std::strerror(errno)};
+  struct fd_closer {
+    int fd;
+    ~fd_closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return key_error{where + ": " + std::strerror(errno)};
+  if (!S_ISREG(st.st_mode)) return key_error{where + ": not a regular file"};
+  if (auto refused = exposure(where, path, st.st_mode)) return *refused;
+  if (st.st_size > max_key_file_bytes)
+    return key_error{where + ": larger than 64 KiB, not a key file"};
+  std::string raw;
+  std::array<char, 4096> buffer{};
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return key_error{where + ": " + std::strerror(errno)};
+    }
+    raw.append(buffer.data(), static_cast<std::size_t>(n));
+    if (raw.size() > static_cast<std::size_t>(max_key_file_bytes))
+      return key_error{where + ": larger than 64 KiB, not a key file"};
+  }
+  const std::string_view text = trim(raw);
+  auto hex = decode_hex(text);
+  if (auto* k = std::get_if<key_bytes>(&hex)) return checked(std::move(*k), where);
+  return checked(key_bytes(raw.begin(), raw.end()), where);
 }
 
 } // namespace
@@ -69,20 +131,7 @@ std::variant<key_bytes, key_error> load_key(const config::key_source& source,
   case kind::file: {
     std::filesystem::path p(source.value);
     if (p.is_relative()) p = std::filesystem::path(base_dir) / p;
-    const std::string where = "key file " + p.string();
-    struct stat st {};
-    if (::stat(p.c_str(), &st) != 0) return key_error{where + ": " + std::strerror(errno)};
-    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
-      return key_error{where + ": readable or writable by other users (chmod 600 it)"};
-    std::ifstream f(p, std::ios::binary);
-    if (!f) return key_error{where + ": cannot read"};
-    std::ostringstream content;
-    content << f.rdbuf();
-    const std::string raw = content.str();
-    const std::string_view text = trim(raw);
-    auto hex = decode_hex(text);
-    if (auto* k = std::get_if<key_bytes>(&hex)) return checked(std::move(*k), where);
-    return checked(key_bytes(raw.begin(), raw.end()), where);
+    return read_key_file(p.string());
   }
   }
   return key_error{"unknown key source"};

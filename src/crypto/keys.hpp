@@ -19,8 +19,12 @@ struct key_error {
 };
 
 /// Reads the key. Relative file paths are resolved against `base_dir`. A key
-/// file that other users can read is refused. Keys shorter than 16 bytes are
-/// refused.
+/// file must be a regular file of at most 64 KiB whose mode gives its group and
+/// other users no access (`mode & 077 == 0`, as ssh requires of a private key):
+/// anything else is refused with the mode and the fix (`chmod 600 PATH`). Keys
+/// shorter than 16 bytes are refused. Errors name the source (`key file PATH`,
+/// `env VAR`, `hex key`), never its content; callers prefix the configuration
+/// path (`integrity.keys.k1: …`).
 std::variant<key_bytes, key_error> load_key(const config::key_source& source,
                                             const std::string& base_dir);
 
