@@ -2,6 +2,7 @@
 // run several bulwark instances against it, kill one, or take a broker down
 // (`rd_kafka_mock_broker_set_down` works only inside the cluster's process).
 #include "app/cli.hpp"
+#include "core/log.hpp"
 #include "kafka/embedded.hpp"
 
 #include <atomic>
@@ -59,13 +60,13 @@ int broker_command(const broker_args& args) {
   }
   auto made = kafka::embedded_cluster::make(args.brokers);
   if (auto* e = std::get_if<kafka::error>(&made)) {
-    std::fprintf(stderr, "bulwark broker: %s\n", e->message.c_str());
+    log::error("broker", "cannot start the embedded cluster", {{"error", e->message}});
     return runtime_failure;
   }
   auto& cluster = std::get<kafka::embedded_cluster>(made);
   for (const auto& [name, partitions] : topics)
     if (auto err = cluster.create_topic(name, partitions)) {
-      std::fprintf(stderr, "bulwark broker: %s\n", err->message.c_str());
+      log::error("broker", "cannot create a topic", {{"topic", name}, {"error", err->message}});
       return runtime_failure;
     }
   std::printf("bootstrap %s\n", cluster.bootstrap().c_str());

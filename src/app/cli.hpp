@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace bulwark::http {
@@ -81,6 +82,13 @@ struct loaded_config {
 std::optional<loaded_config> load_config_and_rules(const std::string& path);
 /// Compiles the rules `options` name (for a configuration built in code).
 std::optional<loaded_config> compile_rules(config::options options);
+/// The same, returning the error (`file:line: rule id: reason`) instead of
+/// printing it (hot reload logs it and keeps the old rules).
+std::variant<loaded_config, std::string> try_compile_rules(config::options options);
+/// What the rules of `options` are made of, for the audit record of a
+/// (re)load: pack names and extra files with the SHA-256 of their bytes, the
+/// names of the system prompts (never their text or a digest of it).
+std::string rule_inputs_json(const config::options& options);
 
 /// The Alertmanager forwarder for `alerts.alertmanager` (left null when it is
 /// not set), its log lines and errors prefixed with `who` ("bulwark scan"),

@@ -1,5 +1,8 @@
 #include "app/cli.hpp"
 #include "config/load.hpp"
+#include "core/json_writer.hpp"
+#include "core/log.hpp"
+#include "crypto/hmac.hpp"
 #include "crypto/keys.hpp"
 #include "http/alertmanager_forwarder.hpp"
 
@@ -27,14 +30,40 @@ std::optional<loaded_config> load_config_and_rules(const std::string& path) {
 }
 
 std::optional<loaded_config> compile_rules(config::options options) {
+  auto built = try_compile_rules(std::move(options));
+  if (auto* err = std::get_if<std::string>(&built)) {
+    std::fprintf(stderr, "bulwark: %s\n", err->c_str());
+    return std::nullopt;
+  }
+  return std::get<loaded_config>(std::move(built));
+}
+
+namespace {
+
+std::string resolve(const std::string& file, const std::string& base_dir) {
+  const std::filesystem::path p(file);
+  return p.is_absolute() ? file : (std::filesystem::path(base_dir) / p).string();
+}
+
+/// SHA-256 of a file's bytes in hex, or "unreadable".
+std::string file_digest(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "unreadable";
+  std::ostringstream text;
+  text << in.rdbuf();
+  const crypto::digest d = crypto::sha256(text.str());
+  return crypto::to_hex(d);
+}
+
+} // namespace
+
+std::variant<loaded_config, std::string> try_compile_rules(config::options options) {
   loaded_config loaded{std::move(options), nullptr};
   const config::options& opts = loaded.opts;
   if (opts.rules.packs.empty() && opts.rules.extra.empty()) return loaded;
   std::vector<std::string> extra;
-  for (const auto& f : opts.rules.extra) {
-    const std::filesystem::path p(f);
-    extra.push_back(p.is_absolute() ? f : (std::filesystem::path(opts.base_dir) / p).string());
-  }
+  for (const auto& f : opts.rules.extra)
+    extra.push_back(resolve(f, opts.base_dir));
   scan::ruleset_options ro;
   ro.default_action = action_from_string(opts.rules.action).value_or(action::tag);
   // Loaded whether or not a rule hashes; the ruleset refuses a hash action
@@ -50,26 +79,50 @@ std::optional<loaded_config> compile_rules(config::options options) {
       ro.system_prompts.emplace_back(prompt.name, prompt.text);
       continue;
     }
-    const std::filesystem::path p(prompt.file);
-    const std::string file =
-        p.is_absolute() ? prompt.file : (std::filesystem::path(opts.base_dir) / p).string();
+    const std::string file = resolve(prompt.file, opts.base_dir);
     std::ifstream in(file, std::ios::binary);
-    if (!in) {
-      std::fprintf(stderr, "bulwark: rules.system_prompts %s: cannot read %s\n",
-                   prompt.name.c_str(), file.c_str());
-      return std::nullopt;
-    }
+    if (!in) return "rules.system_prompts " + prompt.name + ": cannot read " + file;
     std::ostringstream text;
     text << in.rdbuf();
     ro.system_prompts.emplace_back(prompt.name, text.str());
   }
   auto built = scan::load_ruleset(scan::default_rules_dir(), opts.rules.packs, extra, ro);
-  if (auto* err = std::get_if<std::string>(&built)) {
-    std::fprintf(stderr, "bulwark: %s\n", err->c_str());
-    return std::nullopt;
-  }
+  if (auto* err = std::get_if<std::string>(&built)) return std::move(*err);
   loaded.rules = std::get<std::shared_ptr<const scan::ruleset>>(std::move(built));
   return loaded;
+}
+
+std::string rule_inputs_json(const config::options& opts) {
+  // Names and digests only: a system prompt is named, never hashed (a digest
+  // of a short secret text would let anyone holding the audit log test guesses).
+  json_writer j;
+  j.begin_object();
+  j.key("packs");
+  j.begin_array();
+  for (const auto& pack : opts.rules.packs) {
+    j.begin_object();
+    j.key("name").value(pack);
+    j.key("sha256").value(file_digest(scan::default_rules_dir() + "/" + pack + ".yaml"));
+    j.end_object();
+  }
+  j.end_array();
+  j.key("extra");
+  j.begin_array();
+  for (const auto& f : opts.rules.extra) {
+    j.begin_object();
+    j.key("file").value(f);
+    j.key("sha256").value(file_digest(resolve(f, opts.base_dir)));
+    j.end_object();
+  }
+  j.end_array();
+  j.key("system_prompts");
+  j.begin_array();
+  for (const auto& prompt : opts.rules.system_prompts)
+    j.value(prompt.name);
+  j.end_array();
+  j.key("policies").value(static_cast<std::uint64_t>(opts.policies.size()));
+  j.end_object();
+  return j.take();
 }
 
 bool make_alertmanager(const config::options& opts, const std::string& listen, const char* who,
@@ -79,8 +132,12 @@ bool make_alertmanager(const config::options& opts, const std::string& listen, c
   http::forwarder_options fo;
   fo.url = opts.alerts.alertmanager;
   fo.buffer.generator_url = "http://" + listen + "/";
-  fo.log = [who](std::string_view line) {
-    std::fprintf(stderr, "%s: %.*s\n", who, static_cast<int>(line.size()), line.data());
+  // The forwarder's lines name the endpoint, a state change and counts, never
+  // alert content. A recovery is news; anything else is a failure to act on.
+  fo.log = [](std::string_view line) {
+    if (line.starts_with("alertmanager: ")) line.remove_prefix(14); // the component says it
+    const bool recovered = line.find("accepts alerts again") != std::string_view::npos;
+    log::write(recovered ? log::level::info : log::level::warn, "alertmanager", line);
   };
   auto made = http::alertmanager_forwarder::make(std::move(fo));
   if (auto* e = std::get_if<std::string>(&made)) {

@@ -27,6 +27,9 @@
 //     and serves /metrics only once the registry exists.
 #include "app/cli.hpp"
 #include "app/kafka_setup.hpp"
+#include "config/load.hpp"
+#include "core/json_writer.hpp"
+#include "core/log.hpp"
 #include "core/time.hpp"
 #include "http/alertmanager_forwarder.hpp"
 #include "http/server.hpp"
@@ -38,11 +41,15 @@
 #include "loadgen/options.hpp"
 #include "loadgen/runner.hpp"
 #include "metrics/catalog.hpp"
+#include "metrics/status_board.hpp"
 #include "pipeline/detectors.hpp"
 #include "pipeline/processor.hpp"
+#include "pipeline/rules_reloader.hpp"
+#include "scan/examples.hpp"
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <deque>
@@ -60,9 +67,16 @@ using namespace std::chrono_literals;
 using clock = std::chrono::steady_clock;
 
 std::atomic<bool> stop_requested{false};
+/// SIGHUP: reload the rules (the service's main loop passes it on).
+std::atomic<bool> reload_requested{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler");
 
 extern "C" void on_run_stop_signal(int /*signal*/) {
   stop_requested.store(true);
+}
+
+extern "C" void on_run_reload_signal(int /*signal*/) {
+  reload_requested.store(true);
 }
 
 void install_run_stop_handlers() {
@@ -72,6 +86,11 @@ void install_run_stop_handlers() {
   sa.sa_flags = 0;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  struct sigaction hup {};
+  hup.sa_handler = on_run_reload_signal;
+  sigemptyset(&hup.sa_mask);
+  hup.sa_flags = SA_RESTART;
+  sigaction(SIGHUP, &hup, nullptr);
 }
 
 /// How long shutdown may take in all (SPEC §1 says 10 s), and its parts.
@@ -139,7 +158,11 @@ struct http_state {
   std::mutex mu;
   metrics::registry* registry = nullptr;
   std::function<http::readiness()> ready;
+  /// Asks the service for a rule reload (POST /-/reload); empty until it runs.
+  std::function<void(std::string_view trigger)> reload;
   std::string address; ///< host:port bound (the real port when 0 was asked); "" if none
+  /// The status page's data (/api/status); fed by the service's poller.
+  std::shared_ptr<metrics::status_board> board = std::make_shared<metrics::status_board>();
 };
 
 double seconds_since(clock::time_point t) {
@@ -187,6 +210,9 @@ struct run_hooks {
   std::function<void(const std::string& bootstrap)> on_started;
   /// Records written to the inputs so far (for the lag in progress lines).
   std::function<std::uint64_t()> produced;
+  /// The configuration file a reload reads again; empty: the options in
+  /// memory (the demo's), so a reload recompiles the same rules.
+  std::string config_path;
 };
 
 class service;
@@ -226,6 +252,7 @@ private:
   bool txn_open_ = false;
   std::map<kafka::topic_partition, std::int64_t> txn_positions_; ///< next offsets in the open txn
   pipeline::processor proc_;
+  std::uint64_t rules_generation_ = 1; ///< the rules_reloader generation proc_ uses
   std::map<kafka::topic_partition, std::shared_ptr<kafka::partition_tracker>> trackers_;
   std::string out_, dlq_, key_, reannotated_, side_alerts_, side_audit_;
   pipeline::record_facts facts_;
@@ -263,6 +290,7 @@ public:
   /// with stage_mutex_ held). Both are bulwark's own words, written before
   /// any evidence in the line; unknown values fall to `other` anyway.
   void count_alert_kinds(const std::string& lines) {
+    if (http_ != nullptr && !lines.empty()) http_->board->add_alerts(lines);
     static constexpr std::string_view tag = "\"kind\":\"";
     static constexpr std::string_view sev_tag = "\"severity\":\"";
     std::size_t line_start = 0;
@@ -290,6 +318,13 @@ public:
   }
   std::unique_ptr<pipeline::detectors> stage_; ///< guarded by stage_mutex_
   std::mutex stage_mutex_;
+  /// Hot reload (SIGHUP, POST /-/reload); null in relay mode.
+  std::unique_ptr<pipeline::rules_reloader> reloader_;
+  /// Reads the configuration again and compiles its rules (reload thread).
+  std::variant<pipeline::rule_generation, std::string> compile_generation() const;
+  /// Turns finished reloads into audit records, `config` alerts, log lines
+  /// and metrics (poller thread).
+  void serve_reloads();
   /// Produces what the stage emitted outside a record (timers, the end).
   /// Sends the stage's alert and audit lines. What the producer cannot take
   /// now waits in stage_backlog_ for the next call, never dropped; `final`
@@ -374,7 +409,20 @@ public:
         if (dn[i] > dw[i]) w->add(cat_.drift_observations, {metrics::at{i}}, dn[i] - dw[i]);
       last_drift_ = *d;
     }
+    const std::vector<std::uint64_t>& req = stage_->alert_requests();
+    last_requests_.resize(req.size());
+    for (std::size_t i = 0; i < req.size(); ++i)
+      if (req[i] > last_requests_[i]) {
+        w->add(cat_.alert_requests, {metrics::at{i}}, req[i] - last_requests_[i]);
+        last_requests_[i] = req[i];
+      }
   }
+  std::vector<std::uint64_t> last_requests_;
+  /// Feeds the status board and the drift/integrity gauges from the stage
+  /// (stage_mutex_ held; poller thread, then the main thread after it).
+  void feed_status(bool now_anyway);
+  clock::time_point next_status_{};
+  std::map<std::string, std::uint64_t> last_windows_; ///< drift windows by feature, `other` model
   void count_alertmanager_posts(const http::forwarder_stats& st) {
     metrics::writer* const w = thread_writer;
     if (w == nullptr) return;
@@ -450,8 +498,12 @@ void service::on_delivery(const kafka::delivery& d) {
   // Permanent for librdkafka (it retries transient errors itself, with no
   // time limit): produce it again after a pause rather than lose it.
   counters_.delivery_failures.fetch_add(1, std::memory_order_relaxed);
-  std::fprintf(stderr, "bulwark run: delivery to %.*s failed (%s); producing it again\n",
-               static_cast<int>(d.topic.size()), d.topic.data(), d.failure->message.c_str());
+  log::limited().write(log::level::warn, "run", "delivery failed:" + std::string(d.topic),
+                       "delivery failed; producing it again",
+                       {{"topic", d.topic},
+                        {"partition", d.partition},
+                        {"error", d.failure->message},
+                        {"code", d.failure->code}});
   retry_item item;
   item.token = token;
   item.topic = std::string(d.topic);
@@ -575,8 +627,7 @@ void worker::on_revoke(const std::vector<kafka::topic_partition>& parts) {
     trackers_.erase(it);
   }
   if (auto err = consumer_->commit(final_offsets, false))
-    std::fprintf(stderr, "bulwark run: worker %d: final commit on revoke: %s\n", id_,
-                 err->message.c_str());
+    log::warn("run", "final commit on revoke failed", {{"worker", id_}, {"error", err->message}});
   else
     s_.counters_.committed.fetch_add(final_offsets.size(), std::memory_order_relaxed);
 }
@@ -596,7 +647,9 @@ bool worker::produce(kafka::producer& p, const kafka::outgoing& o) {
         s_.fail(why.message);
         return false;
       }
-      std::fprintf(stderr, "bulwark run: worker %d: %s; trying again\n", id_, why.message.c_str());
+      log::limited().write(log::level::warn, "run", "produce failed",
+                           "produce failed; trying again",
+                           {{"worker", id_}, {"error", why.message}, {"code", why.code}});
       std::this_thread::sleep_for(100ms);
     } else {
       // Backpressure: the producer queue is full. Stop fetching until it drains.
@@ -632,7 +685,8 @@ void worker::handle(const kafka::message& m) {
   metrics::writer* const w = thread_writer;
   const run_series& ser = s_.series_;
   if (auto err = m.failure()) {
-    std::fprintf(stderr, "bulwark run: worker %d: consumer: %s\n", id_, err->message.c_str());
+    log::limited().write(log::level::warn, "run", "consumer error", "consumer error",
+                         {{"worker", id_}, {"error", err->message}, {"code", err->code}});
     if (w != nullptr) w->add(ser.errors[reader_stage]);
     return;
   }
@@ -653,6 +707,13 @@ void worker::handle(const kafka::message& m) {
   if (s_.relay_) {
     relay(m, tp, tracker);
     return;
+  }
+  // Between records only: this record, its key and its headers all see one
+  // generation of the rules.
+  if (s_.reloader_ && s_.reloader_->generation() != rules_generation_) {
+    const auto g = s_.reloader_->current();
+    proc_.use_rules(g->rules, g->policies);
+    rules_generation_ = g->id;
   }
   out_.clear();
   dlq_.clear();
@@ -871,14 +932,15 @@ bool worker::finish_transaction() {
       return false;
     }
   }
-  std::fprintf(stderr, "bulwark run: worker %d: %s; aborting and redoing the batch\n", id_,
-               err->message.c_str());
+  log::warn("run", "transaction failed; aborting and redoing the batch",
+            {{"worker", id_}, {"error", err->message}});
   if (auto abort = txn_producer_->abort_transaction(30s)) {
     s_.fail(abort->message);
     return false;
   }
   if (auto seek = consumer_->seek_to_committed(touched, 10s))
-    std::fprintf(stderr, "bulwark run: worker %d: rewind: %s\n", id_, seek->message.c_str());
+    log::error("run", "rewind to the committed offsets failed",
+               {{"worker", id_}, {"error", seek->message}});
   return true;
 }
 
@@ -905,7 +967,8 @@ void worker::commit_moved() {
     if (auto off = t->committable()) offsets.push_back({tp, *off});
   if (offsets.empty()) return;
   if (auto err = consumer_->commit(offsets, true))
-    std::fprintf(stderr, "bulwark run: worker %d: commit: %s\n", id_, err->message.c_str());
+    log::limited().write(log::level::warn, "run", "commit failed", "commit failed",
+                         {{"worker", id_}, {"error", err->message}});
   else
     s_.counters_.committed.fetch_add(offsets.size(), std::memory_order_relaxed);
 }
@@ -935,7 +998,7 @@ void worker::run(std::latch& committed) {
     if (auto w = t->watermark()) offsets.push_back({tp, *w});
   }
   if (auto err = consumer_->commit(offsets, false))
-    std::fprintf(stderr, "bulwark run: worker %d: final commit: %s\n", id_, err->message.c_str());
+    log::warn("run", "final commit failed", {{"worker", id_}, {"error", err->message}});
   trackers_.clear(); // nothing left to commit on the revoke that close() triggers
   committed.arrive_and_wait();
   consumer_->close();
@@ -944,16 +1007,9 @@ void worker::run(std::latch& committed) {
 void print_progress(const run_counters& c, double seconds, bool final,
                     std::optional<std::uint64_t> produced,
                     const std::map<std::string, std::uint64_t>& alert_kinds) {
-  std::string line = final ? "bulwark run: stopped" : "bulwark run:";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, " seconds=%.1f", seconds);
-  line += buf;
-  const auto add = [&line](const char* key, std::uint64_t v) {
-    line += ' ';
-    line += key;
-    line += '=';
-    line += std::to_string(v);
-  };
+  std::vector<log::field> fields;
+  fields.emplace_back("seconds", std::round(seconds * 10) / 10);
+  const auto add = [&fields](const char* key, std::uint64_t v) { fields.emplace_back(key, v); };
   const std::uint64_t consumed = c.consumed.load();
   add("consumed", consumed);
   if (seconds > 0)
@@ -970,13 +1026,14 @@ void print_progress(const run_counters& c, double seconds, bool final,
   add("findings.pii", c.findings[1].load());
   add("findings.prompt_leak", c.findings[2].load());
   add("findings.injection", c.findings[3].load());
-  for (const auto& [kind, n] : alert_kinds) {
-    line += " alerts.";
-    line += kind;
-    line += '=';
-    line += std::to_string(n);
-  }
-  std::fprintf(stderr, "%s\n", line.c_str());
+  std::vector<std::string> kind_keys; // the fields' keys view these
+  kind_keys.reserve(alert_kinds.size());
+  for (const auto& kind : alert_kinds)
+    kind_keys.push_back("alerts." + kind.first);
+  std::size_t k = 0;
+  for (const auto& [kind, n] : alert_kinds)
+    fields.emplace_back(kind_keys[k++], n);
+  log::write(log::level::info, "run", final ? "stopped" : "progress", fields);
 }
 
 void service::produce_stage_outputs(bool final) {
@@ -1011,8 +1068,8 @@ void service::produce_stage_outputs(bool final) {
     if (st == kafka::produce_status::failed) {
       // Refused outright (a record over the broker's size limit, a topic that
       // cannot exist): retrying cannot help, and it must not block the rest.
-      std::fprintf(stderr, "bulwark run: a record for %s was refused by the producer; dropped\n",
-                   r.topic.c_str());
+      log::limited().write(log::level::error, "run", "refused:" + r.topic,
+                           "a record was refused by the producer; dropped", {{"topic", r.topic}});
       stage_backlog_.pop_front();
       continue;
     }
@@ -1020,11 +1077,81 @@ void service::produce_stage_outputs(bool final) {
     producer_->poll(5ms);
   }
   if (final && !stage_backlog_.empty()) {
-    std::fprintf(stderr,
-                 "bulwark run: %zu alert and audit records not handed to the producer before "
-                 "shutdown (producer queue full)\n",
-                 stage_backlog_.size());
+    log::error("run",
+               "alert and audit records not handed to the producer before shutdown (producer "
+               "queue full)",
+               {{"records", stage_backlog_.size()}});
     stage_backlog_.clear();
+  }
+}
+
+std::variant<pipeline::rule_generation, std::string> service::compile_generation() const {
+  config::options o;
+  if (hooks_.config_path.empty()) {
+    o = cfg_.opts;
+  } else {
+    auto loaded = config::load_file(hooks_.config_path);
+    if (auto* err = std::get_if<config::load_error>(&loaded)) return err->message();
+    o = std::get<config::options>(std::move(loaded));
+  }
+  auto built = try_compile_rules(std::move(o));
+  if (auto* err = std::get_if<std::string>(&built)) return std::move(*err);
+  auto& lc = std::get<loaded_config>(built);
+  // A rule set whose own examples fail is broken (`bulwark rules check`
+  // says the same): it never replaces one that works. The reason is
+  // named without the example's text.
+  if (lc.rules)
+    if (const auto failed = scan::check_examples(lc.rules); !failed.empty())
+      return failed.front().where + ": rule " + failed.front().rule +
+             ": an example fails (see `bulwark rules check`)" +
+             (failed.size() > 1 ? " and " + std::to_string(failed.size() - 1) + " more" : "");
+  pipeline::rule_generation g;
+  g.rules = std::move(lc.rules);
+  g.policies = lc.opts.policies;
+  g.inputs_json = rule_inputs_json(lc.opts);
+  return g;
+}
+
+void service::serve_reloads() {
+  if (!reloader_) return;
+  auto outcomes = reloader_->take_outcomes();
+  if (outcomes.empty()) return;
+  const timestamp_ms now = wall_clock_now();
+  for (const auto& o : outcomes) {
+    json_writer j;
+    j.begin_object();
+    j.key("generation").value(o.generation);
+    j.key("trigger").value(o.trigger);
+    j.key("requests").value(o.requests);
+    j.key("rules").value(static_cast<std::uint64_t>(o.rules));
+    j.key("inputs").raw(o.inputs_json);
+    if (!o.ok) j.key("error").value(std::string_view(o.error).substr(0, 400));
+    j.end_object();
+    {
+      std::lock_guard lock(stage_mutex_);
+      stage_->decision(now, o.ok ? "rules_reloaded" : "rules_reload_failed", j.str());
+      if (!o.ok) {
+        alert_request a;
+        a.kind = "config";
+        a.level = default_severity("config");
+        a.rule = "rules.reload";
+        a.title = "rule reload failed; the previous rules stay in force";
+        a.evidence = j.str();
+        stage_->raise(std::move(a), now);
+      }
+    }
+    if (thread_writer != nullptr)
+      thread_writer->add(cat_.rule_reloads, {metrics::at{o.ok ? 0U : 1U}});
+    if (o.ok) {
+      metrics_->set(cat_.rules_loaded, {}, static_cast<double>(o.rules));
+      metrics_->set(cat_.rules_loaded_timestamp, {},
+                    std::chrono::duration<double>(o.at.time_since_epoch()).count());
+      log::info("run", "rules reloaded",
+                {{"trigger", o.trigger}, {"generation", o.generation}, {"rules", o.rules}});
+    } else {
+      log::error("run", "rule reload failed; the current generation stays",
+                 {{"trigger", o.trigger}, {"generation", o.generation}, {"error", o.error}});
+    }
   }
 }
 
@@ -1057,7 +1184,7 @@ bool service::make_metrics() {
   cat_ = metrics::declare_catalog(b, in);
   auto made = metrics::registry::make(std::move(b));
   if (auto* e = std::get_if<metrics::error>(&made)) {
-    std::fprintf(stderr, "bulwark run: %s\n", e->message.c_str());
+    log::error("run", "cannot build the metrics registry", {{"error", e->message}});
     return false;
   }
   metrics_ = std::move(std::get<std::unique_ptr<metrics::registry>>(made));
@@ -1126,6 +1253,62 @@ http::readiness service::readiness() const {
   return {true, ""};
 }
 
+void service::feed_status(bool now_anyway) {
+  // Once a second: a snapshot walks every drift key and known source.
+  if (!now_anyway && clock::now() < next_status_) return;
+  next_status_ = clock::now() + 1s;
+  const timestamp_ms now = wall_clock_now();
+  metrics::stage_view v;
+  stage_->snapshot(v, now);
+  if (metrics_) {
+    metrics::registry& r = *metrics_;
+    r.set(cat_.drift_keys, {}, static_cast<double>(v.drift_keys));
+    r.set(cat_.drift_references, {metrics::at{0}}, static_cast<double>(v.drift_frozen));
+    r.set(cat_.drift_references, {metrics::at{1}}, static_cast<double>(v.drift_learning));
+    r.set(cat_.drift_state_bytes, {}, static_cast<double>(v.drift_bytes));
+    // run declares no model names (they come from events), so every model
+    // shares the `other` series: the largest value among them, per feature.
+    std::map<std::string, std::array<double, 3>> worst;
+    std::map<std::string, std::uint64_t> windows;
+    for (const metrics::drift_row& d : v.drift_rows) {
+      windows[d.feature] += d.windows;
+      if (!d.window_end) continue;
+      auto [it, fresh] = worst.try_emplace(d.feature, std::array<double, 3>{0, 0, 0});
+      it->second[0] = std::max(it->second[0], d.psi);
+      it->second[1] = std::max(it->second[1], d.js);
+      if (!std::isnan(d.wasserstein_u)) it->second[2] = std::max(it->second[2], d.wasserstein_u);
+    }
+    for (const auto& [feature, m] : worst) {
+      r.set(cat_.drift_psi, {"other", feature}, m[0]);
+      r.set(cat_.drift_js_distance, {"other", feature}, m[1]);
+      r.set(cat_.drift_wasserstein_u, {"other", feature}, m[2]);
+    }
+    for (const auto& [feature, n] : windows) {
+      std::uint64_t& was = last_windows_[feature];
+      if (n > was && thread_writer != nullptr)
+        thread_writer->add(cat_.drift_windows, {"other", feature}, n - was);
+      was = n; // a replaced reference restarts its count
+    }
+    r.set(cat_.integrity_sources, {metrics::at{0}}, static_cast<double>(v.sources_tracked));
+    r.set(cat_.integrity_sources, {metrics::at{1}}, static_cast<double>(v.sources_untrusted));
+    if (v.watermark)
+      r.set(cat_.integrity_watermark, {}, static_cast<double>(*v.watermark) / 1000.0);
+  }
+  if (http_ == nullptr) return;
+  metrics::flow_totals t;
+  const run_counters& c = counters_;
+  t.consumed = c.consumed.load();
+  t.delivered = c.delivered.load();
+  const std::uint64_t sanitized = c.sanitized.load(), redacted = c.redacted.load(),
+                      flagged = c.flagged.load();
+  t.verdicts = {sanitized > redacted + flagged ? sanitized - redacted - flagged : 0, redacted,
+                flagged, c.quarantined.load(), c.dlq.load()};
+  for (std::size_t i = 0; i < t.findings.size(); ++i)
+    t.findings[i] = c.findings[i].load();
+  http_->board->set_flow(t, now);
+  http_->board->set_stage(std::move(v));
+}
+
 void service::on_scrape(metrics::registry& r) {
   held_lag([&](std::size_t t, std::size_t p, std::int64_t lag) {
     const std::string& topic = cfg_.opts.kafka.inputs[t];
@@ -1140,12 +1323,12 @@ void service::on_scrape(metrics::registry& r) {
 int service::run() {
   auto p = kafka::producer::make(props_, [this](const kafka::delivery& d) { on_delivery(d); });
   if (auto* e = std::get_if<kafka::error>(&p)) {
-    std::fprintf(stderr, "bulwark run: %s\n", e->message.c_str());
+    log::error("run", "cannot create the producer", {{"error", e->message}});
     return bad_usage;
   }
   producer_.emplace(std::move(std::get<kafka::producer>(p)));
   if (auto err = plan_.resolve(*producer_)) {
-    std::fprintf(stderr, "bulwark run: %s\n", err->c_str());
+    log::error("run", "cannot resolve the output topics", {{"error", *err}});
     return runtime_failure;
   }
   if (!make_metrics()) return bad_usage;
@@ -1159,8 +1342,8 @@ int service::run() {
   dopts.audit = !cfg_.opts.integrity.audit_key.empty() ||
                 cfg_.opts.integrity.audit_signing_key.from != config::key_source::kind::none;
   if (!dopts.audit)
-    std::fprintf(stderr, "bulwark run: the audit chain is off: it needs integrity.keys or "
-                         "integrity.audit_signing_key to sign its checkpoints\n");
+    log::warn("run", "the audit chain is off: it needs integrity.keys or "
+                     "integrity.audit_signing_key to sign its checkpoints");
   // Alertmanager: alerts also go to a bounded buffer that its own thread
   // posts from, so a slow or absent Alertmanager never holds up the stage.
   std::unique_ptr<http::alertmanager_forwarder> alertmanager;
@@ -1171,10 +1354,18 @@ int service::run() {
   dopts.also = alertmanager.get();
   auto made = pipeline::detectors::make(cfg_.opts, spec_, dopts);
   if (auto* e = std::get_if<std::string>(&made)) {
-    std::fprintf(stderr, "bulwark run: %s\n", e->c_str());
+    log::error("run", "cannot set up the detectors", {{"error", *e}});
     return bad_usage;
   }
   stage_ = std::move(std::get<std::unique_ptr<pipeline::detectors>>(made));
+  if (!relay_) {
+    pipeline::rule_generation first;
+    first.rules = cfg_.rules;
+    first.policies = cfg_.opts.policies;
+    first.inputs_json = rule_inputs_json(cfg_.opts);
+    reloader_ = std::make_unique<pipeline::rules_reloader>(std::move(first),
+                                                           [this] { return compile_generation(); });
+  }
 
   const int n = cfg_.opts.effective_workers();
   std::vector<std::unique_ptr<worker>> workers;
@@ -1182,7 +1373,7 @@ int service::run() {
     workers.push_back(std::make_unique<worker>(*this, i));
     std::string why;
     if (!workers.back()->start(why)) {
-      std::fprintf(stderr, "bulwark run: %s\n", why.c_str());
+      log::error("run", "cannot start a worker", {{"worker", i}, {"error", why}});
       return bad_usage;
     }
   }
@@ -1199,6 +1390,7 @@ int service::run() {
         std::lock_guard lock(s.http_->mu);
         s.http_->registry = nullptr;
         s.http_->ready = nullptr;
+        s.http_->reload = nullptr;
       }
       cb = {};
       s.workers_ = nullptr;
@@ -1208,6 +1400,7 @@ int service::run() {
     std::lock_guard lock(http_->mu);
     http_->registry = metrics_.get();
     http_->ready = [this] { return readiness(); };
+    if (reloader_) http_->reload = [this](std::string_view why) { reloader_->request(why); };
   }
   std::atomic<bool> workers_done{false};
   std::thread poller([&] {
@@ -1222,9 +1415,12 @@ int service::run() {
           std::lock_guard lock(stage_mutex_);
           stage_->tick(wall_clock_now());
           count_stage_stats();
+          feed_status(false);
         }
+        serve_reloads();
         produce_stage_outputs();
         if (alertmanager) count_alertmanager_posts(alertmanager->stats());
+        log::limited().flush(); // floods that ended say how much they held back
         next_tick = clock::now() + 200ms;
       }
     }
@@ -1249,6 +1445,12 @@ int service::run() {
   };
   while (!stopping()) {
     std::this_thread::sleep_for(50ms);
+    if (reload_requested.exchange(false)) {
+      if (reloader_)
+        reloader_->request("SIGHUP");
+      else
+        log::warn("run", "SIGHUP ignored: the relay has no rules");
+    }
     if (clock::now() >= next_progress) {
       progress(false);
       next_progress += hooks_.progress_every;
@@ -1258,10 +1460,12 @@ int service::run() {
     t.join();
   workers_done.store(true);
   poller.join();
+  serve_reloads();
   {
     std::lock_guard lock(stage_mutex_);
     stage_->finish(wall_clock_now());
     count_stage_stats();
+    feed_status(true);
   }
   produce_stage_outputs(true);
   producer_->flush(2s);
@@ -1270,9 +1474,10 @@ int service::run() {
     alertmanager->stop(2s);
     count_alertmanager_posts(alertmanager->stats());
   }
+  log::limited().flush_all();
   progress(true);
   if (fatal_.load()) {
-    std::fprintf(stderr, "bulwark run: %s\n", fatal_reason_.c_str());
+    log::error("run", "stopped on a fatal error", {{"error", fatal_reason_}});
     return runtime_failure;
   }
   return ok;
@@ -1306,6 +1511,26 @@ int run_service(const loaded_config& loaded_cfg, bool relay, run_hooks hooks) {
     if (!endpoint_state->ready) return http::readiness{false, "starting"};
     return endpoint_state->ready();
   };
+  eps.status = [board = endpoint_state->board](std::string& out) {
+    board->render_json(out, wall_clock_now());
+    return true;
+  };
+  // The compile runs on the reload thread; the answer only says it was
+  // asked for. Its outcome is an audit record, a log line, a metric
+  // (bulwark_rule_reloads_total) and, when it failed, a `config` alert.
+  eps.reload = [endpoint_state] {
+    std::lock_guard lock(endpoint_state->mu);
+    http::response r;
+    if (!endpoint_state->reload) {
+      r.status = 503;
+      r.body = "no rules to reload yet\n";
+      return r;
+    }
+    endpoint_state->reload("http");
+    r.status = 202;
+    r.body = "reload requested\n";
+    return r;
+  };
   http::server_options so;
   so.listen = opts.http.listen;
   auto listening = http::server::start(so, std::move(eps));
@@ -1315,7 +1540,8 @@ int run_service(const loaded_config& loaded_cfg, bool relay, run_hooks hooks) {
     // is the system (a port in use, e.g. a second instance on one host). The
     // pipeline runs on without the endpoint; an orchestrator's readiness
     // probe then never passes, so it does not go unnoticed.
-    std::fprintf(stderr, "bulwark run: %s; running without the HTTP endpoint\n", e->c_str());
+    log::warn("run", "the HTTP endpoint cannot listen; running without the HTTP endpoint",
+              {{"error", *e}});
   } else {
     endpoint = std::move(std::get<std::unique_ptr<http::server>>(listening));
     endpoint_state->address = endpoint->address();
@@ -1329,13 +1555,14 @@ int run_service(const loaded_config& loaded_cfg, bool relay, run_hooks hooks) {
   if (opts.kafka.brokers == "embedded") {
     auto c = kafka::embedded_cluster::make(3);
     if (auto* e = std::get_if<kafka::error>(&c)) {
-      std::fprintf(stderr, "bulwark run: %s\n", e->message.c_str());
+      log::error("run", "cannot start the embedded cluster", {{"error", e->message}});
       return runtime_failure;
     }
     cluster.emplace(std::move(std::get<kafka::embedded_cluster>(c)));
     for (const auto& topic : plan.all_topics())
       if (auto err = cluster->create_topic(topic, opts.kafka.embedded_partitions)) {
-        std::fprintf(stderr, "bulwark run: %s\n", err->message.c_str());
+        log::error("run", "cannot create a topic on the embedded cluster",
+                   {{"topic", topic}, {"error", err->message}});
         return runtime_failure;
       }
     props["bootstrap.servers"] = cluster->bootstrap();
@@ -1344,7 +1571,7 @@ int run_service(const loaded_config& loaded_cfg, bool relay, run_hooks hooks) {
   } else {
     props["bootstrap.servers"] = opts.kafka.brokers;
     if (auto err = plan.create_missing(props)) {
-      std::fprintf(stderr, "bulwark run: %s\n", err->c_str());
+      log::error("run", "cannot prepare the topics", {{"error", *err}});
       return runtime_failure;
     }
   }
@@ -1359,7 +1586,14 @@ int run_service(const loaded_config& loaded_cfg, bool relay, run_hooks hooks) {
 int run_command(const run_args& args) {
   const auto loaded = load_config_and_rules(args.config);
   if (!loaded) return bad_usage;
-  return run_service(*loaded, args.relay, run_hooks{});
+  // Inline keys work, but they sit in a file that gets copied, versioned and
+  // shown around (docs/configuration.md, Keys). Named, never printed.
+  for (const std::string& where : config::inline_keys(loaded->opts))
+    log::warn("run", "inline key in the configuration; prefer {file: …} (mode 0600) or {env: …}",
+              {{"key", where}});
+  run_hooks hooks;
+  hooks.config_path = args.config;
+  return run_service(*loaded, args.relay, std::move(hooks));
 }
 
 } // namespace bulwark::app
@@ -1436,13 +1670,11 @@ int demo_command(const demo_args& args) {
   if (generator.joinable()) generator.join();
   if (timer.joinable()) timer.join();
   if (generator_error) {
-    std::fprintf(stderr, "bulwark demo: the fleet simulator: %s\n", generator_error->c_str());
+    log::error("demo", "the fleet simulator failed", {{"error", *generator_error}});
     return runtime_failure;
   }
-  std::fprintf(stderr,
-               "bulwark demo: the fleet sent %llu events; the summary is the last "
-               "`bulwark run: stopped` line above\n",
-               static_cast<unsigned long long>(produced.load()));
+  log::info("demo", "the fleet is done; the summary is the \"stopped\" line above",
+            {{"events_sent", produced.load()}});
   return rc;
 }
 

@@ -153,6 +153,10 @@ struct feature_state {
   bool in_alarm = false;
   std::int64_t last_alert_pane = unset;
   severity last_level = severity::medium;
+  // The last window compared with the current reference (status displays).
+  std::uint64_t windows = 0;
+  std::int64_t last_window_pane = unset;
+  window_stats last;
 };
 
 struct key_state {
@@ -271,6 +275,8 @@ struct monitor::impl {
     fs.up.reset();
     fs.down.reset();
     fs.last_alert_pane = unset;
+    fs.windows = 0;
+    fs.last_window_pane = unset;
     fs.scales.clear();
     for (const auto& sc : cfg.scales) {
       scale_state s;
@@ -604,6 +610,9 @@ struct monitor::impl {
       w0.stats = compare(ref, w0.window, cfg.psi_epsilon);
       decide(w0, f, ref);
       window_evaluated = true;
+      ++fs.windows;
+      fs.last_window_pane = p;
+      fs.last = w0.stats;
     }
     fs.window_verdict = w0.fired;
 
@@ -1306,6 +1315,32 @@ monitor_state monitor::state() const {
   }
   if (impl_->closed_before != unset) s.closed_before = impl_->closed_before * impl_->cfg.window_ms;
   return s;
+}
+
+void monitor::for_each_feature(const std::function<void(const feature_status&)>& fn) const {
+  for (const auto& [k, ks] : impl_->keys) {
+    for (std::size_t f = 0; f < ks.features.size(); ++f) {
+      const feature_state& fs = ks.features[f];
+      feature_status st;
+      st.key = ks.key;
+      st.model = ks.model;
+      st.feature = f;
+      st.state = fs.state == phase::frozen     ? reference_phase::frozen
+                 : fs.state == phase::learning ? reference_phase::learning
+                                               : reference_phase::idle;
+      st.alarm = fs.in_alarm;
+      st.windows = fs.windows;
+      if (fs.last_window_pane != unset) {
+        st.window_end = (fs.last_window_pane + 1) * impl_->cfg.window_ms;
+        st.n = fs.last.n;
+        st.psi = fs.last.psi;
+        st.js = fs.last.js;
+        st.wasserstein_u = fs.last.wasserstein_u;
+        st.u_shift = fs.last.u_shift;
+      }
+      fn(st);
+    }
+  }
 }
 
 std::optional<std::size_t> monitor::feature_bytes(std::string_view key, std::size_t feature) const {

@@ -29,6 +29,7 @@
 #include "drift/settings.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -108,6 +109,26 @@ struct monitor_state {
   std::optional<timestamp_ms> closed_before; ///< every window ending at or before this closed
 };
 
+/// Where a (key, feature) reference stands.
+enum class reference_phase : std::uint8_t { idle, learning, frozen };
+
+/// One (key, feature) as a status display shows it (monitor::for_each_feature).
+/// The statistics are those of the last window compared with the current
+/// reference; they are meaningful only when `window_end` is set.
+struct feature_status {
+  std::string_view key, model;
+  std::size_t feature = 0; ///< index in settings::features
+  reference_phase state = reference_phase::idle;
+  bool alarm = false;        ///< some detector judges it drifted now
+  std::uint64_t windows = 0; ///< windows compared with the current reference
+  std::optional<timestamp_ms> window_end;
+  std::uint64_t n = 0; ///< values in that window
+  double psi = 0;
+  double js = 0;            ///< Jensen–Shannon distance
+  double wasserstein_u = 0; ///< NaN for categorical features
+  double u_shift = 0;       ///< mean u of the window minus the reference's
+};
+
 /// The drift monitor (see the file comment).
 class monitor {
 public:
@@ -180,6 +201,11 @@ public:
   const settings& config() const noexcept;
   /// Keys, references and bytes held, and the closed-window horizon.
   monitor_state state() const;
+
+  /// Calls `fn` for every tracked (key, feature), in no particular order; the
+  /// views last until the next non-const call. O(keys × features): for
+  /// status displays, not per event.
+  void for_each_feature(const std::function<void(const feature_status&)>& fn) const;
 
   /// Bytes of state of one (key, feature), or nothing if not tracked.
   std::optional<std::size_t> feature_bytes(std::string_view key, std::size_t feature) const;

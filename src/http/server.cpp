@@ -1,5 +1,7 @@
 #include "http/server.hpp"
 
+#include "http/status_page.hpp"
+
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
@@ -28,8 +30,22 @@ response text(unsigned status, std::string body) {
   return r;
 }
 
+response fixed(std::string_view body, std::string content_type) {
+  response r;
+  r.content_type = std::move(content_type);
+  r.body.assign(body);
+  return r;
+}
+
 bool is_read_method(std::string_view m) noexcept {
   return m == "GET" || m == "HEAD";
+}
+
+bool is_loopback(const asio::ip::address& a) noexcept {
+  if (a.is_v4()) return a.to_v4().is_loopback(); // 127.0.0.0/8
+  const asio::ip::address_v6 v6 = a.to_v6();
+  if (v6.is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, v6).is_loopback();
+  return v6.is_loopback();
 }
 
 /// Splits "host:port" or "[v6]:port"; nullopt when malformed.
@@ -57,10 +73,22 @@ std::optional<std::pair<std::string, std::uint16_t>> split_listen(std::string_vi
 
 } // namespace
 
-response handle(std::string_view method, std::string_view target, const endpoints& e) {
+response handle(std::string_view method, std::string_view target, const endpoints& e,
+                const request_context& ctx) {
   // The query string selects nothing here; it is dropped, never echoed.
   const std::string_view path = target.substr(0, target.find('?'));
-  enum class route { metrics, healthz, readyz };
+  if (path == "/-/reload") {
+    if (method != "POST") {
+      response res = text(405, "method not allowed\n");
+      res.allow = "POST";
+      return res;
+    }
+    if (!ctx.peer_is_loopback) return text(403, "reload is only accepted from loopback\n");
+    if (ctx.cross_origin) return text(403, "reload is not accepted from a web page\n");
+    if (!e.reload) return text(503, "starting\n");
+    return e.reload();
+  }
+  enum class route { metrics, healthz, readyz, page, script, style, status };
   route r;
   if (path == "/metrics")
     r = route::metrics;
@@ -68,6 +96,14 @@ response handle(std::string_view method, std::string_view target, const endpoint
     r = route::healthz;
   else if (path == "/readyz")
     r = route::readyz;
+  else if (path == "/")
+    r = route::page;
+  else if (path == "/status.js")
+    r = route::script;
+  else if (path == "/status.css")
+    r = route::style;
+  else if (path == "/api/status")
+    r = route::status;
   else
     return text(404, "not found\n");
   if (!is_read_method(method)) {
@@ -90,6 +126,19 @@ response handle(std::string_view method, std::string_view target, const endpoint
     const readiness rd = e.ready();
     if (rd.ready) return text(200, "ready\n");
     return text(503, "not ready: " + rd.reason + "\n");
+  }
+  case route::page:
+    return fixed(status_page::html(), "text/html; charset=utf-8");
+  case route::script:
+    return fixed(status_page::script(), "text/javascript; charset=utf-8");
+  case route::style:
+    return fixed(status_page::stylesheet(), "text/css; charset=utf-8");
+  case route::status: {
+    if (!e.status) return text(503, "starting\n");
+    response res;
+    res.content_type = "application/json; charset=utf-8";
+    if (!e.status(res.body)) return text(503, "starting\n");
+    return res;
   }
   }
   return text(404, "not found\n");
@@ -149,8 +198,15 @@ struct server::impl {
       const bool head = req.method() == bhttp::verb::head;
       const auto method = req.method_string();
       const auto target = req.target();
+      request_context ctx;
+      error_code ec_peer;
+      const tcp::endpoint peer = stream.socket().remote_endpoint(ec_peer);
+      ctx.peer_is_loopback = !ec_peer && is_loopback(peer.address());
+      const auto site = req["Sec-Fetch-Site"];
+      ctx.cross_origin = site == "cross-site" || site == "same-site" ||
+                         (req.find(bhttp::field::origin) != req.end() && site != "same-origin");
       reply(handle(std::string_view(method.data(), method.size()),
-                   std::string_view(target.data(), target.size()), owner.eps),
+                   std::string_view(target.data(), target.size()), owner.eps, ctx),
             head);
     }
 
@@ -161,6 +217,10 @@ struct server::impl {
       res->set(bhttp::field::content_type, r.content_type);
       res->set(bhttp::field::cache_control, "no-store");
       res->set("X-Content-Type-Options", "nosniff");
+      res->set("Content-Security-Policy", std::string(content_security_policy));
+      res->set("X-Frame-Options", "DENY");
+      res->set("Referrer-Policy", "no-referrer");
+      res->set("Cross-Origin-Resource-Policy", "same-origin");
       if (!r.allow.empty()) res->set(bhttp::field::allow, r.allow);
       res->keep_alive(false);
       res->content_length(r.body.size());

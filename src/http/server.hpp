@@ -1,13 +1,16 @@
 #pragma once
-/// bulwark's own HTTP endpoint (`http.listen`): /metrics, /healthz, /readyz.
+/// bulwark's own HTTP endpoint (`http.listen`): /metrics, /healthz, /readyz,
+/// the live status page (/, /status.js, /status.css, /api/status) and
+/// POST /-/reload.
 ///
 ///   socket loop (one io_context thread) ─▶ bounded read ─▶ handle() ─▶ write, close
-///                                                              │ pure: no sockets
-///                                            endpoints::metrics / endpoints::ready
+///                     │ peer address, Origin              │ pure: no sockets
+///                     └──────▶ request_context ───────────┘
+///                              endpoints::metrics / ready / status / reload
 ///
 /// Invariants:
-///  1. handle() is a pure function of (method, target, endpoints): it never
-///     copies the request's path, query or headers into the response, so
+///  1. handle() is a pure function of (method, target, endpoints, context): it
+///     never copies the request's path, query or headers into the response, so
 ///     nothing a client sends is reflected back (or reaches a log line).
 ///  2. A request is bounded: its header block to server_options::max_header_bytes
 ///     (431 beyond), no body at all (413), the whole exchange to
@@ -18,6 +21,10 @@
 ///     atomic loads): a slow or hostile client never holds up the pipeline,
 ///     and never holds up another client (every I/O is asynchronous).
 ///  4. One request per connection (`Connection: close`): no keep-alive state.
+///  5. Every response carries `X-Content-Type-Options: nosniff`,
+///     `Cache-Control: no-store`, content_security_policy, `X-Frame-Options:
+///     DENY`, `Referrer-Policy: no-referrer` and
+///     `Cross-Origin-Resource-Policy: same-origin`.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -38,6 +45,23 @@ struct response {
   std::string allow;
 };
 
+/// Headers on every response (docs/status-page.md says why each is there).
+/// The page's policy allows only its own script, stylesheet and fetches.
+inline constexpr std::string_view content_security_policy =
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; "
+    "img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/// What the socket loop knows about a request beyond its method and target.
+struct request_context {
+  /// The peer's address is loopback (127.0.0.0/8, ::1, or v4-mapped loopback).
+  bool peer_is_loopback = false;
+  /// A browser marked the request as sent by a page of another origin
+  /// (`Sec-Fetch-Site: cross-site|same-site`, or an `Origin` header without
+  /// `Sec-Fetch-Site: same-origin`): a local browser visiting a hostile
+  /// site must not be able to trigger a state change (CSRF).
+  bool cross_origin = false;
+};
+
 /// The answer of a readiness check.
 struct readiness {
   bool ready = false;
@@ -54,14 +78,26 @@ struct endpoints {
   std::function<bool(std::string& body)> metrics;
   std::string metrics_content_type = "text/plain; version=0.0.4; charset=utf-8";
   std::function<readiness()> ready;
+  /// Appends the /api/status JSON document and returns true; false answers
+  /// 503 ("starting").
+  std::function<bool(std::string& body)> status;
+  /// Performs a reload (POST /-/reload) and says how it went.
+  std::function<response()> reload;
 };
 
 /// Routes one request:
 ///   GET|HEAD /metrics → 200 exposition · /healthz → 200 "ok" · /readyz → 200
-///   "ready" or 503 with the reason; another method on these paths → 405
-///   with `Allow: GET, HEAD`; any other path → 404. The query string is
-///   ignored. HEAD answers like GET (the serialiser leaves the body out).
-response handle(std::string_view method, std::string_view target, const endpoints& e);
+///   "ready" or 503 with the reason · / → the status page (HTML) ·
+///   /status.js, /status.css → its script and stylesheet · /api/status → 200
+///   JSON, or 503 "starting" without a status callback; another method on
+///   these paths → 405 with `Allow: GET, HEAD`.
+///   POST /-/reload → 403 unless the peer is loopback and the request is not
+///   cross-origin, 503 without a reload callback, else the callback's
+///   answer; another method → 405 with `Allow: POST`.
+///   Any other path → 404. The query string is ignored. HEAD answers like GET
+///   (the serialiser leaves the body out).
+response handle(std::string_view method, std::string_view target, const endpoints& e,
+                const request_context& ctx = {});
 
 /// The response to a request the socket loop refused before routing it
 /// (400 malformed, 413 body, 431 header too large, …): a fixed text per status.

@@ -499,4 +499,32 @@ std::vector<alert_request> checker::finish(timestamp_ms now) {
   return out;
 }
 
+source_counts checker::sources(timestamp_ms now) const {
+  return {silence_.size(), peers_.untrusted_sources(now)};
+}
+
+void checker::for_each_source(timestamp_ms now,
+                              const std::function<void(const source_view&)>& fn) const {
+  silence_.for_each([&](std::string_view name, timestamp_ms heard, bool silent) {
+    source_view v;
+    v.source = name;
+    v.last_heard = heard;
+    v.silent = silent;
+    v.untrusted = peers_.untrusted(name, now);
+    if (auto cur = sequences_.current(name)) {
+      v.epoch = cur->first;
+      v.last_seq = cur->second;
+    }
+    fn(v);
+  });
+  // Untrusted sources never heard verified (unkeyed metrics) still get a row.
+  peers_.untrusted_sources(now, [&](std::string_view name) {
+    if (silence_.knows(name)) return;
+    source_view v;
+    v.source = name;
+    v.untrusted = true;
+    fn(v);
+  });
+}
+
 } // namespace bulwark::integrity

@@ -53,6 +53,7 @@
 #include "integrity/timing.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -132,6 +133,22 @@ struct check_result {
   std::optional<epoch_record> audit;  ///< to append to the audit chain
 };
 
+/// One source as a status display shows it (checker::for_each_source).
+struct source_view {
+  std::string_view source;
+  std::optional<timestamp_ms> last_heard; ///< last verified event, on the silence basis
+  bool silent = false;                    ///< reported silent, not heard since
+  bool untrusted = false;                 ///< under a poisoning alert now
+  std::string_view epoch;                 ///< of its most recent stream ("" when none)
+  std::optional<std::uint64_t> last_seq;  ///< highest number accepted in that stream
+};
+
+/// How many sources the checker knows, by state (bulwark_integrity_sources).
+struct source_counts {
+  std::size_t tracked = 0;   ///< heard verified and not evicted (silence tracking)
+  std::size_t untrusted = 0; ///< under a poisoning alert now
+};
+
 /// The integrity stage. Build with make(); see the diagram above.
 class checker {
 public:
@@ -180,6 +197,13 @@ public:
   bool keyed() const noexcept { return !verifier_.ring().empty(); }
   /// The settings in force.
   const checker_settings& settings() const noexcept { return settings_; }
+
+  /// Sources known now, by state.
+  source_counts sources(timestamp_ms now) const;
+  /// Calls `fn` once per source that is tracked or untrusted at `now`, in no
+  /// particular order; the views last until the next non-const call. Costs
+  /// O(tracked + untrusted sources): for status displays, not per event.
+  void for_each_source(timestamp_ms now, const std::function<void(const source_view&)>& fn) const;
 
 private:
   checker(checker_settings s, key_ring keys, sequence_tracker seq);

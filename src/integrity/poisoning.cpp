@@ -94,6 +94,18 @@ bool peer_monitor::untrusted(std::string_view source, timestamp_ms now) const no
   return it != trust_.end() && it->second.untrusted_until > now;
 }
 
+std::size_t
+peer_monitor::untrusted_sources(timestamp_ms now,
+                                const std::function<void(std::string_view)>& each) const {
+  std::size_t n = 0;
+  for (const auto& [name, t] : trust_) {
+    if (t.untrusted_until <= now) continue;
+    ++n;
+    if (each) each(name);
+  }
+  return n;
+}
+
 void peer_monitor::observe(const metric_sample& m, timestamp_ms now,
                            std::vector<poisoning_finding>& out) {
   std::string_view bound;

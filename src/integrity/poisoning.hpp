@@ -39,6 +39,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -149,6 +150,10 @@ public:
 
   /// Whether `source` is under a poisoning alert at `now`.
   bool untrusted(std::string_view source, timestamp_ms now) const noexcept;
+  /// Sources under a poisoning alert at `now`; `each`, when given, is called
+  /// with every one of them.
+  std::size_t untrusted_sources(timestamp_ms now,
+                                const std::function<void(std::string_view)>& each = {}) const;
 
   /// The rollback guard for a rollback of `model` at event time `at`.
   rollback_assessment assess_rollback(std::string_view model, timestamp_ms at,

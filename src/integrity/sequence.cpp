@@ -122,6 +122,16 @@ bool sequence_tracker::knows(std::string_view source) const noexcept {
   return sources_.find(source) != sources_.end();
 }
 
+std::optional<std::pair<std::string_view, std::uint64_t>>
+sequence_tracker::current(std::string_view source) const noexcept {
+  const auto src = sources_.find(source);
+  if (src == sources_.end()) return std::nullopt;
+  const std::string_view epoch = src->second.current_epoch;
+  const stream* s = find({source, epoch});
+  if (s == nullptr || s->window.empty()) return std::nullopt;
+  return std::pair{epoch, s->window.head()};
+}
+
 seq_verdict sequence_tracker::check(stream_id id, std::uint64_t seq,
                                     std::optional<timestamp_ms> event_time) const {
   const auto src = sources_.find(id.source);

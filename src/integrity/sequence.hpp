@@ -176,6 +176,10 @@ public:
   std::optional<std::uint64_t> head(stream_id id) const noexcept;
   /// Whether `source` has any tracked stream.
   bool knows(std::string_view source) const noexcept;
+  /// The epoch of `source`'s most recently started stream and the highest
+  /// number accepted in it; nothing when the source is not tracked.
+  std::optional<std::pair<std::string_view, std::uint64_t>>
+  current(std::string_view source) const noexcept;
 
 private:
   struct stream {

@@ -113,6 +113,12 @@ public:
   bool knows(std::string_view source) const noexcept;
   /// Known sources.
   std::size_t size() const noexcept { return sources_.size(); }
+  /// Calls `fn(source, last_heard, silent)` for every known source, in no
+  /// particular order (for status displays; O(known sources)).
+  template <class Fn> void for_each(Fn&& fn) const {
+    for (const auto& [name, st] : sources_)
+      fn(std::string_view(name), st.last_heard, st.silent);
+  }
 
 private:
   struct state {

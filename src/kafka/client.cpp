@@ -1,5 +1,7 @@
 #include "kafka/client.hpp"
 
+#include "kafka/logging.hpp"
+
 #include <cstring>
 #include <librdkafka/rdkafka.h>
 #include <mutex>
@@ -42,6 +44,7 @@ using list_ptr = std::unique_ptr<rd_kafka_topic_partition_list_t, list_deleter>;
 /// and librdkafka's reason, never its value (it may be a password).
 result<conf_ptr> make_conf(const properties& defaults, const properties& props) {
   conf_ptr conf(rd_kafka_conf_new());
+  route_logs(conf.get()); // every handle: producers, consumers, admin clients
   char reason[512];
   for (const properties* set : {&defaults, &props}) {
     for (const auto& [key, value] : *set) {

@@ -1,5 +1,7 @@
 #include "kafka/embedded.hpp"
 
+#include "kafka/logging.hpp"
+
 #include <algorithm>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -25,6 +27,7 @@ embedded_cluster::~embedded_cluster() = default;
 result<embedded_cluster> embedded_cluster::make(int brokers) {
   if (brokers < 1) return error{"embedded cluster: at least one broker"};
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  route_logs(conf); // the mock brokers log through this handle
   char reason[512];
   // The book-keeping client must not try to reach any broker by itself.
   rd_kafka_conf_set(conf, "bootstrap.servers", "", reason, sizeof reason);

@@ -1,10 +1,13 @@
 #include "pipeline/detectors.hpp"
 
+#include "alert/sanitize.hpp"
 #include "audit/keys.hpp"
 #include "core/json_writer.hpp"
 #include "crypto/hmac.hpp"
+#include "metrics/status_board.hpp"
 
 #include "json/splice.hpp"
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
@@ -128,7 +131,8 @@ detectors::make(const config::options& opts, const fact_spec& spec, options o) {
     windows.emplace(kid, integrity::key_validity{w.not_before, w.not_after});
   auto ring = integrity::key_ring::load(opts.integrity.keys, windows, opts.base_dir);
   if (auto* e = std::get_if<integrity::key_ring_error>(&ring))
-    return "integrity.keys: " + e->reason;
+    // The ring's reasons already name the key (`integrity.keys.k1: …`).
+    return e->reason.starts_with("integrity.keys") ? e->reason : "integrity.keys: " + e->reason;
   integrity::checker_settings cs = integrity::settings_from(opts.integrity);
   cs.silence_basis = o.clock == clock_mode::wall_clock ? integrity::time_basis::wall_clock
                                                        : integrity::time_basis::event_time;
@@ -199,6 +203,56 @@ const drift::counters* detectors::drift_stats() const noexcept {
   return drift_ ? &drift_->stats() : nullptr;
 }
 
+void detectors::snapshot(metrics::stage_view& out, timestamp_ms now) const {
+  // Names from telemetry reach the status page the way they reach alerts
+  // (alert::safe_identifier): a plain name passes, anything else (spaces,
+  // `=`, `@`, quotes, markup, non-ASCII, too long) becomes `~<hash>`, so a
+  // secret or an e-mail sent as a source or model name is never shown.
+  const auto shown = [](std::string_view name) { return alert::safe_identifier(name, 64); };
+  if (drift_) {
+    out.drift = true;
+    const drift::monitor_state st = drift_->state();
+    out.drift_keys = st.keys;
+    out.drift_frozen = st.frozen;
+    out.drift_learning = st.learning;
+    out.drift_bytes = st.bytes;
+    const auto& features = drift_->config().features;
+    drift_->for_each_feature([&](const drift::feature_status& f) {
+      metrics::drift_row& r = out.drift_rows.emplace_back();
+      r.key = shown(f.key);
+      r.model = shown(f.model);
+      r.feature = f.feature < features.size() ? features[f.feature].path : std::string();
+      r.state = f.state == drift::reference_phase::frozen     ? "frozen"
+                : f.state == drift::reference_phase::learning ? "learning"
+                                                              : "idle";
+      r.alarm = f.alarm;
+      r.windows = f.windows;
+      r.window_end = f.window_end;
+      r.n = f.n;
+      r.psi = f.psi;
+      r.js = f.js;
+      r.wasserstein_u = f.wasserstein_u;
+      r.u_shift = f.u_shift;
+    });
+  }
+  if (integrity_) {
+    out.keyed = integrity_->keyed();
+    const integrity::source_counts c = integrity_->sources(now);
+    out.sources_tracked = c.tracked;
+    out.sources_untrusted = c.untrusted;
+    out.watermark = integrity_->watermark();
+    integrity_->for_each_source(now, [&](const integrity::source_view& v) {
+      metrics::source_row& r = out.sources.emplace_back();
+      r.source = shown(v.source);
+      r.last_heard = v.last_heard;
+      r.silent = v.silent;
+      r.untrusted = v.untrusted;
+      r.epoch = shown(v.epoch);
+      r.last_seq = v.last_seq;
+    });
+  }
+}
+
 const alert::engine_stats& detectors::alert_stats() const {
   return alerts_->stats();
 }
@@ -209,8 +263,23 @@ void detectors::audit_line(std::string line) {
   ++out_.audit_count;
 }
 
+void detectors::decision(timestamp_ms now, std::string_view name, const std::string& json) {
+  if (!chain_) return;
+  // Event time in scan: the stage's own clock, so the chain stays monotonic.
+  const timestamp_ms at = options_.clock == clock_mode::wall_clock ? now : now_;
+  auto line = chain_->append_decision(at, name, json);
+  if (auto* l = std::get_if<std::string>(&line)) audit_line(std::move(*l));
+}
+
+void detectors::raise(alert_request r, timestamp_ms now) {
+  submit(std::move(r), options_.clock == clock_mode::wall_clock ? now : now_);
+}
+
 void detectors::submit(alert_request r, timestamp_ms at) {
   r.at = at;
+  const auto kinds = alert_kinds();
+  ++requests_[static_cast<std::size_t>(std::find(kinds.begin(), kinds.end(), r.kind) -
+                                       kinds.begin())];
   alerts_->submit(r, at, *sink_);
 }
 

@@ -36,6 +36,10 @@
 #include <variant>
 #include <vector>
 
+namespace bulwark::metrics {
+struct stage_view;
+}
+
 namespace bulwark::pipeline {
 
 /// What the stage decided for one record.
@@ -95,12 +99,28 @@ public:
   /// End of input: open windows close, pending alerts go out, a final checkpoint.
   void finish(timestamp_ms now);
 
+  /// bulwark's own decision (e.g. `rules_reloaded`, SPEC §5): a `decision`
+  /// record on the audit chain when the chain is on; `json` is an object of
+  /// identifiers and digests, never event content.
+  void decision(timestamp_ms now, std::string_view name, const std::string& json);
+  /// An alert bulwark raises about itself (kind `config`, `capacity`), through
+  /// the same engine as every other alert.
+  void raise(alert_request r, timestamp_ms now);
+
   stage_outputs& outputs() noexcept { return out_; }
   /// The current time of the stage (event time in scan).
   timestamp_ms now() const noexcept { return now_; }
   const alert::engine_stats& alert_stats() const;
   /// What the drift monitor did with the events it saw; null without drift.
   const drift::counters* drift_stats() const noexcept;
+
+  // --- the status page and the gauges fed from it (run) ---
+  /// The drift rows and integrity sources as they stand at `now` (wall or
+  /// event time, as the stage runs); O(drift keys × features + sources).
+  void snapshot(metrics::stage_view& out, timestamp_ms now) const;
+  /// Alert requests handed to the engine so far, by kind: alert_kinds()
+  /// order, then one for any other kind.
+  const std::vector<std::uint64_t>& alert_requests() const noexcept { return requests_; }
 
   ~detectors();
   detectors(const detectors&) = delete;
@@ -145,6 +165,7 @@ private:
   std::set<offset_key> replayed_;         ///< quarantined as replays (bounded)
   std::deque<offset_key> replayed_order_; ///< eviction order of replayed_
   std::uint64_t redelivered_ = 0;
+  std::vector<std::uint64_t> requests_ = std::vector<std::uint64_t>(alert_kinds().size() + 1);
 };
 
 /// The drift inputs of one event: its joined key, the first key field (the

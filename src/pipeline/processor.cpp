@@ -158,6 +158,12 @@ processor::processor(const config::options& opts, std::shared_ptr<const scan::ru
   if (rules) scanner_.emplace(std::move(rules), policy_set(opts.policies));
 }
 
+void processor::use_rules(std::shared_ptr<const scan::ruleset> rules,
+                          const std::vector<config::policy>& policies) {
+  scanner_.reset();
+  if (rules) scanner_.emplace(std::move(rules), policy_set(policies));
+}
+
 bool processor::fact_visitor::on_value(const json::value_ref& v) {
   if (const auto* slots = spec_->slots_for(v.pointer)) {
     for (const std::uint16_t slot : *slots) {

@@ -87,6 +87,12 @@ public:
   verdict process(std::string_view record, const raw_info& info, const origin& from,
                   std::string& out, std::string& dlq, const fact_spec& spec, record_facts& facts);
 
+  /// Replaces the rules and policies (hot reload). Call it between records
+  /// only: the record being processed, its key and headers all see one rule
+  /// set. Without rules, events pass through unchanged.
+  void use_rules(std::shared_ptr<const scan::ruleset> rules,
+                 const std::vector<config::policy>& policies);
+
   const stats& counters() const noexcept { return stats_; }
   /// Redacts a text that travels beside the record (a Kafka key or header
   /// value) as the rules say, invalid UTF-8 replaced. Returns true and fills

@@ -72,6 +72,18 @@ class Instance:
         return rc
 
 
+def log_records(text):
+    """The JSON log records of a run's output (stdout's announcements are plain text)."""
+    out = []
+    for line in text.splitlines():
+        if line.startswith("{"):
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                pass
+    return out
+
+
 def write_config(dirname, bootstrap, workers=2, extra_properties="", exactly_once=False):
     path = os.path.join(dirname, "bulwark.yaml")
     with open(path, "w") as f:
@@ -313,8 +325,8 @@ def scenario_restart(a, tmp, how):
         first.stop()
         if how == "kill9":
             with open(os.path.join(tmp, "run1b.log")) as f:
-                final = [l for l in f.read().splitlines() if "stopped" in l]
-            print(f"after the restart: {final[-1] if final else '?'}")
+                final = [r for r in log_records(f.read()) if r.get("msg") == "stopped"]
+            print(f"after the restart: {json.dumps(final[-1]) if final else '?'}")
         ok, dups = check_outputs(sanitized, dlq, quarantine, len(lines), canaries, True)
         print(f"{how}: duplicates from the uncommitted tail: {dups}")
         return ok

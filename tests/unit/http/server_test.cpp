@@ -71,7 +71,7 @@ TEST(Handler, WithoutTheServiceYetMetricsAndReadyzAnswer503AndHealthz200) {
 
 TEST(Handler, UnknownPathsAre404AndOtherMethods405WithAllow) {
   const endpoints e = fixed("x 1\n", {true, ""});
-  for (const char* path : {"/", "/metrics/", "/METRICS", "/healthz/x", "//metrics", ""})
+  for (const char* path : {"/index.html", "/metrics/", "/METRICS", "/healthz/x", "//metrics", ""})
     EXPECT_EQ(handle("GET", path, e).status, 404u) << path;
   for (const char* method : {"POST", "PUT", "DELETE", "OPTIONS", "get", "TRACE"}) {
     const response r = handle(method, "/metrics", e);
@@ -92,6 +92,61 @@ TEST(Handler, NothingOfTheRequestIsEchoedIntoTheResponse) {
   }
   const response q = handle("GET", "/readyz?AKIAIOSFODNN7EXAMPLE", e);
   EXPECT_EQ(q.body.find("AKIA"), std::string::npos);
+}
+
+TEST(Handler, StatusPageRoutesServeTheShellScriptStylesheetAndJson) {
+  endpoints e;
+  const response page = handle("GET", "/", e);
+  EXPECT_EQ(page.status, 200u);
+  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("<script src=\"/status.js\" defer></script>"), std::string::npos);
+  // No inline script or style, no handler attribute: the CSP forbids them.
+  EXPECT_EQ(page.body.find("<script>"), std::string::npos);
+  EXPECT_EQ(page.body.find("style="), std::string::npos);
+  EXPECT_EQ(page.body.find(" on"), std::string::npos);
+  const response js = handle("GET", "/status.js", e);
+  EXPECT_EQ(js.content_type, "text/javascript; charset=utf-8");
+  for (const char* banned :
+       {"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", ".href", ".src"})
+    EXPECT_EQ(js.body.find(banned), std::string::npos) << banned;
+  EXPECT_EQ(handle("HEAD", "/status.css", e).content_type, "text/css; charset=utf-8");
+  // Without the service: 503; then the callback's document.
+  EXPECT_EQ(handle("GET", "/api/status", e).status, 503u);
+  e.status = [](std::string& out) { return out += "{\"v\":1}", true; };
+  const response st = handle("GET", "/api/status?x=1", e);
+  EXPECT_EQ(st.status, 200u);
+  EXPECT_EQ(st.content_type, "application/json; charset=utf-8");
+  EXPECT_EQ(st.body, "{\"v\":1}");
+  e.status = [](std::string&) { return false; };
+  EXPECT_EQ(handle("GET", "/api/status", e).body, "starting\n");
+  const response post = handle("POST", "/", e);
+  EXPECT_EQ(post.status, 405u);
+  EXPECT_EQ(post.allow, "GET, HEAD");
+}
+
+TEST(Handler, ReloadIsPostOnlyLoopbackOnlyAndNotFromAWebPage) {
+  int calls = 0;
+  endpoints e;
+  const bulwark::http::request_context local{.peer_is_loopback = true, .cross_origin = false};
+  EXPECT_EQ(handle("POST", "/-/reload", e, local).status, 503u); // no callback yet
+  e.reload = [&calls] {
+    ++calls;
+    response r;
+    r.body = "reloaded\n";
+    return r;
+  };
+  const response get = handle("GET", "/-/reload", e, local);
+  EXPECT_EQ(get.status, 405u);
+  EXPECT_EQ(get.allow, "POST");
+  EXPECT_EQ(handle("POST", "/-/reload", e).status, 403u); // default context: not loopback
+  EXPECT_EQ(handle("POST", "/-/reload", e, {.peer_is_loopback = false}).status, 403u);
+  EXPECT_EQ(handle("POST", "/-/reload", e, {.peer_is_loopback = true, .cross_origin = true}).status,
+            403u);
+  EXPECT_EQ(calls, 0);
+  const response ok = handle("POST", "/-/reload?now", e, local);
+  EXPECT_EQ(ok.status, 200u);
+  EXPECT_EQ(ok.body, "reloaded\n");
+  EXPECT_EQ(calls, 1);
 }
 
 TEST(Handler, RefusalsHaveFixedTexts) {
@@ -213,6 +268,50 @@ TEST(Server, StatusCodesOverTheWire) {
   EXPECT_EQ(post.status, 405u);
   EXPECT_NE(post.head.find("Allow: GET, HEAD"), std::string::npos);
   EXPECT_EQ(roundtrip(srv->port(), "NOT HTTP AT ALL\r\n\r\n").status, 400u);
+}
+
+TEST(Server, EveryResponseCarriesTheSecurityHeaders) {
+  endpoints e = fixed("x 1\n", {true, ""});
+  e.status = [](std::string& out) { return out += "{}", true; };
+  auto srv = started(e);
+  ASSERT_TRUE(srv);
+  for (const char* path : {"/", "/status.js", "/status.css", "/api/status", "/metrics", "/nope"}) {
+    const raw_response r = get(srv->port(), path);
+    EXPECT_NE(r.status, 0u) << path;
+    for (const std::string& h :
+         {std::string("X-Content-Type-Options: nosniff"), std::string("Cache-Control: no-store"),
+          "Content-Security-Policy: " + std::string(bulwark::http::content_security_policy),
+          std::string("X-Frame-Options: DENY"), std::string("Referrer-Policy: no-referrer")})
+      EXPECT_NE(r.head.find(h), std::string::npos) << path << ": " << h << "\n" << r.head;
+  }
+  EXPECT_NE(bulwark::http::content_security_policy.find("script-src 'self'"), std::string::npos);
+  EXPECT_EQ(bulwark::http::content_security_policy.find("unsafe"), std::string::npos);
+}
+
+TEST(Server, ReloadOverTheWireFromLoopbackAndNotFromACrossOriginPage) {
+  int calls = 0;
+  endpoints e;
+  e.reload = [&calls] {
+    ++calls;
+    return response{};
+  };
+  auto srv = started(e);
+  ASSERT_TRUE(srv);
+  EXPECT_EQ(roundtrip(srv->port(), "POST /-/reload HTTP/1.1\r\nHost: x\r\n\r\n").status, 200u);
+  EXPECT_EQ(calls, 1);
+  // A page of another site in a local browser: refused.
+  EXPECT_EQ(roundtrip(srv->port(), "POST /-/reload HTTP/1.1\r\nHost: x\r\nOrigin: "
+                                   "http://evil.example\r\n\r\n")
+                .status,
+            403u);
+  EXPECT_EQ(roundtrip(srv->port(),
+                      "POST /-/reload HTTP/1.1\r\nHost: x\r\nSec-Fetch-Site: cross-site\r\n\r\n")
+                .status,
+            403u);
+  EXPECT_EQ(calls, 1);
+  const raw_response g = get(srv->port(), "/-/reload");
+  EXPECT_EQ(g.status, 405u);
+  EXPECT_NE(g.head.find("Allow: POST"), std::string::npos);
 }
 
 TEST(Server, OversizedHeadersAre431AndBodiesAre413) {
