@@ -27,6 +27,7 @@
 //     and serves /metrics only once the registry exists.
 #include "app/cli.hpp"
 #include "app/kafka_setup.hpp"
+#include "audit/writer.hpp"
 #include "config/load.hpp"
 #include "core/json_writer.hpp"
 #include "core/log.hpp"
@@ -1344,6 +1345,30 @@ int service::run() {
   if (!dopts.audit)
     log::warn("run", "the audit chain is off: it needs integrity.keys or "
                      "integrity.audit_signing_key to sign its checkpoints");
+  // One chain per audit partition: a restarted instance continues the chain
+  // its predecessor left on the topic (docs/audit.md, Resuming) instead of
+  // starting a second one at index 0, which no verifier could accept.
+  if (dopts.audit) {
+    const std::string& topic = cfg_.opts.kafka.audit_topic;
+    auto last = kafka::read_last_record(props_, topic, 0, 15s);
+    if (auto* e = std::get_if<kafka::error>(&last)) {
+      log::error("run", "cannot read the end of the audit topic to continue its chain",
+                 {{"topic", topic}, {"error", e->message}});
+      return runtime_failure;
+    }
+    if (const auto& line = std::get<std::optional<std::string>>(last)) {
+      auto head = audit::resume_point(*line);
+      if (auto* e = std::get_if<audit::audit_error>(&head)) {
+        log::error("run",
+                   "the audit topic's last record cannot be continued; bulwark does not start "
+                   "a second chain on it (point kafka.audit_topic at a new topic, and keep the "
+                   "old one as evidence)",
+                   {{"topic", topic}, {"error", e->reason}});
+        return runtime_failure;
+      }
+      dopts.resume_audit = std::get<audit::chain_head>(head);
+    }
+  }
   // Alertmanager: alerts also go to a bounded buffer that its own thread
   // posts from, so a slow or absent Alertmanager never holds up the stage.
   std::unique_ptr<http::alertmanager_forwarder> alertmanager;
@@ -1358,6 +1383,16 @@ int service::run() {
     return bad_usage;
   }
   stage_ = std::move(std::get<std::unique_ptr<pipeline::detectors>>(made));
+  if (dopts.resume_audit) {
+    json_writer w;
+    w.begin_object();
+    w.key("after_index").value(dopts.resume_audit->next_index - 1);
+    w.end_object();
+    stage_->decision(wall_clock_now(), "chain_resumed", w.str());
+    log::info(
+        "run", "audit chain continued",
+        {{"topic", cfg_.opts.kafka.audit_topic}, {"next_index", dopts.resume_audit->next_index}});
+  }
   if (!relay_) {
     pipeline::rule_generation first;
     first.rules = cfg_.rules;

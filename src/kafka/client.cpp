@@ -2,6 +2,7 @@
 
 #include "kafka/logging.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <librdkafka/rdkafka.h>
 #include <mutex>
@@ -511,6 +512,77 @@ void consumer::close() {
   if (closed_ || !rk_) return;
   closed_ = true;
   rd_kafka_consumer_close(rk_.get());
+}
+
+// ---------------------------------------------------------------- read the end
+
+result<std::optional<std::string>> read_last_record(const properties& props,
+                                                    const std::string& topic,
+                                                    std::int32_t partition,
+                                                    std::chrono::milliseconds wait) {
+  // Assigned, not subscribed: no group membership, no rebalance, nothing
+  // committed (librdkafka still wants a group.id for a consumer handle).
+  properties p = props;
+  p["group.id"] = "bulwark-read-last";
+  const properties defaults{{"enable.auto.commit", "false"},
+                            {"enable.auto.offset.store", "false"},
+                            {"enable.partition.eof", "true"}};
+  auto conf = make_conf(defaults, p);
+  if (auto* e = std::get_if<error>(&conf)) return *e;
+  conf_ptr c = std::move(std::get<conf_ptr>(conf));
+  char reason[512];
+  rd_kafka_conf_set(c.get(), "enable.auto.commit", "false", reason, sizeof reason);
+  rd_kafka_conf_set(c.get(), "enable.partition.eof", "true", reason, sizeof reason);
+  rd_kafka_t* raw = rd_kafka_new(RD_KAFKA_CONSUMER, c.get(), reason, sizeof reason);
+  if (raw == nullptr) return error{std::string("consumer: ") + reason};
+  (void)c.release();
+  std::unique_ptr<rd_kafka_s, client_deleter> rk(raw);
+  rd_kafka_poll_set_consumer(raw);
+  const auto finish = [raw] {
+    rd_kafka_assign(raw, nullptr);
+    rd_kafka_consumer_close(raw);
+  };
+
+  std::int64_t low = 0, high = 0;
+  const rd_kafka_resp_err_t code = rd_kafka_query_watermark_offsets(
+      raw, topic.c_str(), partition, &low, &high, static_cast<int>(wait.count()));
+  if (code != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    finish();
+    return from_code(code, topic + " [" + std::to_string(partition) + "] watermarks");
+  }
+  if (high <= low) {
+    finish();
+    return std::optional<std::string>{};
+  }
+  // Markers of transactions take offsets but are never delivered: start a
+  // few records back and keep the last one seen before the end.
+  constexpr std::int64_t look_back = 64;
+  list_ptr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset =
+      std::max(low, high - look_back);
+  if (const rd_kafka_resp_err_t a = rd_kafka_assign(raw, list.get()); a != 0) {
+    finish();
+    return from_code(a, "assign " + topic);
+  }
+  std::optional<std::string> last;
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  bool at_end = false;
+  while (!at_end && std::chrono::steady_clock::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(raw, 100);
+    if (m == nullptr) continue;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      at_end = m->offset >= high;
+    } else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      last.emplace(static_cast<const char*>(m->payload), m->len);
+      at_end = m->offset + 1 >= high;
+    }
+    rd_kafka_message_destroy(m);
+  }
+  finish();
+  if (!at_end)
+    return error{"reading the end of " + topic + " [" + std::to_string(partition) +
+                 "]: no answer within " + std::to_string(wait.count()) + " ms"};
+  return last;
 }
 
 // ---------------------------------------------------------------- admin

@@ -230,6 +230,16 @@ std::optional<error> create_topics(const properties& props, const std::vector<st
                                    const std::map<std::string, std::string>& configs,
                                    std::chrono::milliseconds wait);
 
+/// The value of the last data record of `topic`/`partition` (none when the
+/// partition holds no record), read by a consumer that joins no group and
+/// commits nothing. Reads from a few offsets before the end, so a trailing
+/// transaction marker does not hide the last record. An error when the
+/// cluster does not answer within `wait`.
+result<std::optional<std::string>> read_last_record(const properties& props,
+                                                    const std::string& topic,
+                                                    std::int32_t partition,
+                                                    std::chrono::milliseconds wait);
+
 /// librdkafka's version string, e.g. "2.0.2".
 std::string_view library_version() noexcept;
 

@@ -171,8 +171,8 @@ detectors::make(const config::options& opts, const fact_spec& spec, options o) {
     ws.policy = o.clock == clock_mode::wall_clock ? audit::checkpoint_policy::run()
                                                   : audit::checkpoint_policy::scan();
     ws.embedded_limits = json::limits{opts.limits.max_event_bytes, opts.limits.max_depth};
-    auto chain =
-        audit::chain_writer::make(ws, std::get<audit::checkpoint_signer>(std::move(signer)), 0);
+    auto chain = audit::chain_writer::make(
+        ws, std::get<audit::checkpoint_signer>(std::move(signer)), 0, o.resume_audit);
     if (auto* e = std::get_if<audit::audit_error>(&chain)) return "audit: " + e->reason;
     d->chain_.emplace(std::get<audit::chain_writer>(std::move(chain)));
   }

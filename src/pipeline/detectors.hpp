@@ -78,6 +78,10 @@ public:
     /// A further sink every alert record also goes to (the Alertmanager
     /// forwarder); it must not block. Not owned; outlives the stage.
     alert::alert_sink* also = nullptr;
+    /// Continue this chain (its last record, from audit::resume_point)
+    /// instead of starting a new one. `run` reads it from the audit topic and
+    /// then records a `chain_resumed` decision.
+    std::optional<audit::chain_head> resume_audit;
   };
 
   /// Builds every detector the configuration enables. An error names the
