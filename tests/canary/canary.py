@@ -20,14 +20,13 @@ usage: canary.py --bulwark BIN --loadgen BIN --tool KAFKA_TOOL
 import argparse
 import json
 import os
-import re
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from bulwark_proc import Run, fail_with, http, wait_for as wait  # noqa: E402
 
 EVENTS = 20000
 RATE = 4000
@@ -35,30 +34,15 @@ INJECTION_VARIANTS = {"script_tag", "jndi_lookup", "terminal_escape", "iframe"}
 TOPICS = ["telemetry.sanitized", "bulwark.dlq", "bulwark.quarantine", "bulwark.alerts",
           "bulwark.audit"]
 
-
-def fail(msg):
-    print(f"canary.py: FAIL: {msg}")
-    sys.exit(1)
+fail = fail_with("canary.py")
 
 
 def wait_for(what, check, timeout):
-    until = time.monotonic() + timeout
-    while time.monotonic() < until:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.2)
-    fail(f"timed out after {timeout} s waiting for {what}")
+    return wait(what, check, timeout, fail)
 
 
 def get(url):
-    try:
-        with urllib.request.urlopen(url, timeout=5) as r:
-            return r.status, r.read().decode("utf-8", errors="replace")
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode("utf-8", errors="replace")
-    except (urllib.error.URLError, OSError):
-        return 0, ""
+    return http("GET", url)
 
 
 def strings_of(node, out):
@@ -112,26 +96,10 @@ http:
 """)
         labels = os.path.join(d, "labels.ndjson")
         env = dict(os.environ, BULWARK_CANARY_K1=key_hex)
-        log_path = os.path.join(d, "bulwark.log")
-        log = open(log_path, "w")
-        proc = subprocess.Popen([a.bulwark, "run", "-c", cfg], stdout=log, stderr=subprocess.STDOUT,
-                                env=env)
-
-        def output():
-            log.flush()
-            with open(log_path, errors="replace") as f:
-                return f.read()
-
+        run = Run(a.bulwark, cfg, os.path.join(d, "bulwark.log"), fail, env=env)
+        output = run.output
         try:
-            def started():
-                if proc.poll() is not None:
-                    fail(f"bulwark run exited {proc.returncode}: {output()[-2000:]}")
-                t = output()
-                port = re.search(r"http listening on 127\.0\.0\.1:(\d+)", t)
-                boot = re.search(r"embedded cluster bootstrap (\S+)", t)
-                return (int(port.group(1)), boot.group(1)) if port and boot else None
-
-            port, bootstrap = wait_for("bulwark run to start", started, 60)
+            port, bootstrap = run.port, run.bootstrap
             base = f"http://127.0.0.1:{port}"
             wait_for("/readyz", lambda: get(base + "/readyz")[0] == 200, 60)
             r = subprocess.run([a.loadgen, "--brokers", bootstrap, "--topic", "telemetry",
@@ -141,12 +109,9 @@ http:
             if r.returncode != 0:
                 fail(f"bulwark-loadgen exited {r.returncode}: {r.stderr[-1000:]}")
 
-            def through():
-                _, body = get(base + "/metrics")
-                m = re.search(r'^bulwark_records_received_total\{stage="writer"\} (\S+)$', body,
-                              re.M)
-                return m and float(m.group(1)) >= EVENTS
-            wait_for(f"{EVENTS} records through bulwark", through, 180)
+            wait_for(f"{EVENTS} records through bulwark",
+                     lambda: run.metric('bulwark_records_received_total{stage="writer"}') >= EVENTS,
+                     180)
             time.sleep(3)  # alert timers and the last audit records
 
             blobs = {}  # where -> (raw text, decoded strings)
@@ -175,8 +140,7 @@ http:
                     except (json.JSONDecodeError, TypeError):
                         pass
                 blobs[f"topic {topic}"] = ("\n".join(raw), decoded)
-            proc.send_signal(signal.SIGTERM)
-            rc = proc.wait(30)
+            rc = run.stop()
             if rc != 0:
                 fail(f"bulwark run exited {rc} on SIGTERM")
             text = output()
@@ -184,9 +148,7 @@ http:
                 s for l in text.splitlines() if l.startswith("{")
                 for s in strings_of(json.loads(l), [])])
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            run.kill()
 
         sensitive, payloads = set(), set()
         with open(labels) as f:

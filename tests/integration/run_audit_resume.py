@@ -17,57 +17,21 @@ usage: run_audit_resume.py --bulwark BIN --tool KAFKA_TOOL
 import argparse
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, here)
+sys.path.insert(0, os.path.join(here, "..", "support"))
+from bulwark_proc import Run, fail_with  # noqa: E402
 from kafka_e2e import Broker  # noqa: E402  (the shared `bulwark broker` wrapper)
 
 KEY_HEX = "4b" * 32
 
-
-def fail(msg):
-    print(f"run_audit_resume.py: FAIL: {msg}")
-    sys.exit(1)
-
-
-def metric(port, name):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-            body = r.read().decode()
-    except OSError:
-        return 0
-    m = re.search(rf"^{re.escape(name)} (\S+)$", body, re.M)
-    return float(m.group(1)) if m else 0
-
-
-class Run:
-    def __init__(self, bulwark, cfg, log_path, env):
-        self.log_path = log_path
-        self.log = open(log_path, "w")
-        self.proc = subprocess.Popen([bulwark, "run", "-c", cfg], stdout=self.log,
-                                     stderr=subprocess.STDOUT, env=env)
-
-    def text(self):
-        self.log.flush()
-        with open(self.log_path, errors="replace") as f:
-            return f.read()
-
-    def port(self):
-        until = time.monotonic() + 60
-        while time.monotonic() < until:
-            if self.proc.poll() is not None:
-                fail(f"bulwark run exited {self.proc.returncode}: {self.text()[-1500:]}")
-            m = re.search(r"http listening on 127\.0\.0\.1:(\d+)", self.text())
-            if m:
-                return int(m.group(1))
-            time.sleep(0.2)
-        fail("bulwark run did not print its port")
+fail = fail_with("run_audit_resume.py")
 
 
 def main():
@@ -93,8 +57,8 @@ http:
             total = 0
             for n, (count, how) in enumerate([(2000, signal.SIGTERM), (2000, signal.SIGKILL),
                                               (1000, signal.SIGTERM)]):
-                run = Run(a.bulwark, cfg, os.path.join(d, f"run{n}.log"), env)
-                port = run.port()
+                run = Run(a.bulwark, cfg, os.path.join(d, f"run{n}.log"), fail, env=env,
+                          embedded=False)
                 lines = "".join(json.dumps({"n": total + i, "source": f"s{i % 7}", "msg": "ok"})
                                 + "\n" for i in range(count))
                 subprocess.run([a.tool, "produce", broker.bootstrap, "telemetry", "32"],
@@ -103,7 +67,7 @@ http:
                 until = time.monotonic() + 120
                 # Every record of this round through the stage (an instance
                 # after a kill -9 also re-reads its predecessor's uncommitted tail).
-                while metric(port, 'bulwark_records_received_total{stage="writer"}') < count:
+                while run.metric('bulwark_records_received_total{stage="writer"}') < count:
                     if time.monotonic() > until:
                         fail(f"instance {n} did not process its {count} records")
                     time.sleep(0.3)
@@ -111,7 +75,7 @@ http:
                 run.proc.send_signal(how)
                 rc = run.proc.wait(30)
                 if how == signal.SIGTERM and rc != 0:
-                    fail(f"instance {n} exited {rc} on SIGTERM: {run.text()[-1500:]}")
+                    fail(f"instance {n} exited {rc} on SIGTERM: {run.output()[-1500:]}")
 
             v = subprocess.run([a.bulwark, "verify", "--topic", "bulwark.audit", "-c", cfg],
                                capture_output=True, text=True, env=env, timeout=120)
@@ -134,13 +98,18 @@ http:
             subprocess.run([a.tool, "produce", broker.bootstrap, "bulwark.audit", "1"],
                            input=b'{"not":"a chain record"}\n', check=True,
                            stderr=subprocess.DEVNULL)
-            run = Run(a.bulwark, cfg, os.path.join(d, "run_refused.log"), env)
-            try:
-                rc = run.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                run.proc.kill()
-                fail("an instance started on an audit topic whose last record is not a chain record")
-            text = run.text()
+            log = os.path.join(d, "run_refused.log")
+            with open(log, "w") as out:
+                refused = subprocess.Popen([a.bulwark, "run", "-c", cfg], stdout=out,
+                                           stderr=subprocess.STDOUT, env=env)
+                try:
+                    rc = refused.wait(60)
+                except subprocess.TimeoutExpired:
+                    refused.kill()
+                    fail("an instance started on an audit topic whose last record is not a "
+                         "chain record")
+            with open(log, errors="replace") as f:
+                text = f.read()
             if rc != 1 or "bulwark.audit" not in text or "cannot be continued" not in text:
                 fail(f"expected exit 1 naming the audit topic, got {rc}: {text[-1500:]}")
             print("run_audit_resume.py: a foreign last record is refused, exit 1")

@@ -36,36 +36,18 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from bulwark_proc import Run, fail_with, http, wait_for as wait  # noqa: E402
 
 N_EVENTS = 24000
 RATE = 1500  # events/s: the stream lasts ~16 s, long enough for every reload
 
-
-def fail(msg):
-    raise SystemExit(f"run_reload.py: FAIL: {msg}")
+fail = fail_with("run_reload.py")
 
 
 def wait_for(what, check, timeout):
-    until = time.monotonic() + timeout
-    while time.monotonic() < until:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.2)
-    fail(f"timed out after {timeout} s waiting for {what}")
-
-
-def http(method, url):
-    req = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
-    try:
-        with urllib.request.urlopen(req, timeout=5) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-    except (urllib.error.URLError, OSError):
-        return 0, ""
+    return wait(what, check, timeout, fail)
 
 
 def rule_file(gen):
@@ -101,15 +83,6 @@ def write_atomically(path, text):
     os.replace(tmp, path)
 
 
-def samples(exposition):
-    out = {}
-    for line in exposition.splitlines():
-        if line and not line.startswith("#"):
-            key, _, value = line.rpartition(" ")
-            out[key] = float(value)
-    return out
-
-
 def consume(tool, bootstrap, topic, count, timeout):
     r = subprocess.run([tool, "consume", bootstrap, topic, str(count), str(timeout)],
                        capture_output=True, text=True, timeout=timeout + 60)
@@ -141,26 +114,11 @@ alerts:
 http:
   listen: 127.0.0.1:0
 """)
-        log_path = os.path.join(d, "bulwark.log")
-        log = open(log_path, "w")
-        proc = subprocess.Popen([a.bulwark, "run", "-c", cfg], stdout=log, stderr=subprocess.STDOUT)
+        run = Run(a.bulwark, cfg, os.path.join(d, "bulwark.log"), fail)
+        proc, output = run.proc, run.output
         producer = None
-
-        def output():
-            log.flush()
-            with open(log_path, errors="replace") as f:
-                return f.read()
-
         try:
-            def started():
-                if proc.poll() is not None:
-                    fail(f"bulwark run exited {proc.returncode}: {output()[-2000:]}")
-                t = output()
-                port = re.search(r"http listening on 127\.0\.0\.1:(\d+)", t)
-                boot = re.search(r"embedded cluster bootstrap (\S+)", t)
-                return (int(port.group(1)), boot.group(1)) if port and boot else None
-
-            port, bootstrap = wait_for("bulwark run to print its port and bootstrap", started, 60)
+            port, bootstrap = run.port, run.bootstrap
             base = f"http://127.0.0.1:{port}"
             wait_for("/readyz", lambda: http("GET", base + "/readyz")[0] == 200, 60)
 
@@ -180,8 +138,7 @@ http:
 
             # Reloads while the stream runs: B by SIGHUP, A by HTTP, a broken
             # file by SIGHUP, then B by HTTP (the broken one changed nothing).
-            def metric(name):
-                return samples(http("GET", base + "/metrics")[1]).get(name, 0)
+            metric = run.metric
 
             ok_name = 'bulwark_rule_reloads_total{result="ok"}'
             failed_name = 'bulwark_rule_reloads_total{result="failed"}'
@@ -271,9 +228,7 @@ http:
         finally:
             if producer and producer.poll() is None:
                 producer.kill()
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            run.kill()
     return 0
 
 
