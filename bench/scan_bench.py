@@ -18,10 +18,14 @@ CPU-second (user+sys of the whole process, start-up included), plus the ratios
 of scan w=1 to parse_only and of every rules case to pass-through (same worker
 count), per CPU-second.
 
-    bench/scan_bench.py --build build --events 200000 --runs 5
+    bench/scan_bench.py --build build --events 200000 --runs 5 [--json results.json]
+
+--json writes every case's samples, medians and ranges (and the ratios) as JSON too.
 """
 import argparse
+import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -49,6 +53,7 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--events", type=int, default=200000)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--json", help="also write the results as JSON here")
     a = ap.parse_args()
 
     bulwark = os.path.join(a.build, "src/app/bulwark")
@@ -98,6 +103,12 @@ def main():
         "scan all packs, 1 worker": scan("w1-all"),
         "scan all packs, %d workers" % n: scan("wall-all"),
     }
+    # (rules, workers) of each case, for the JSON output
+    shape = {"parse_only (simdjson, every string, 1 thread)": ("parse_only", 1),
+             "scan pass-through, 1 worker": ("pass-through", 1),
+             "scan pass-through, %d workers" % n: ("pass-through", n),
+             "scan all packs, 1 worker": ("all packs", 1),
+             "scan all packs, %d workers" % n: ("all packs", n)}
     baseline = {"scan all packs, 1 worker": "scan pass-through, 1 worker",
                 "scan all packs, %d workers" % n: "scan pass-through, %d workers" % n}
     for pack in PACKS:
@@ -105,6 +116,8 @@ def main():
         cases["scan %s pack, %d workers" % (pack, n)] = scan("wall-" + pack)
         baseline["scan %s pack, 1 worker" % pack] = "scan pass-through, 1 worker"
         baseline["scan %s pack, %d workers" % (pack, n)] = "scan pass-through, %d workers" % n
+        shape["scan %s pack, 1 worker" % pack] = (pack, 1)
+        shape["scan %s pack, %d workers" % (pack, n)] = (pack, n)
     results = {k: [] for k in cases}
     for _ in range(a.runs):  # interleaved, so machine noise hits every case alike
         for name, cmd in cases.items():
@@ -118,12 +131,24 @@ def main():
     print("| case | wall s | events/s | MB/s | events per CPU-second |")
     print("|---|---|---|---|---|")
     per_cpu = {}
+    doc = {"corpus": {"generator": "scripts/gen-telemetry --seed 7", "events": a.events,
+                      "bytes": size},
+           "runs": a.runs, "cpus": n, "cases": []}
+
+    def stats(vals):
+        return {"median": statistics.median(vals), "min": min(vals), "max": max(vals),
+                "samples": vals}
+
     for name, rs in results.items():
         walls = [w for w, _ in rs]
         eps = [a.events / w for w, _ in rs]
         mbs = [size / w / 1e6 for w, _ in rs]
         epc = [a.events / c for _, c in rs]
         per_cpu[name] = statistics.median(epc)
+        doc["cases"].append({"name": name, "rules": shape[name][0], "workers": shape[name][1],
+                             "wall_s": stats(walls), "cpu_s": stats([c for _, c in rs]),
+                             "events_per_s": stats(eps), "mb_per_s": stats(mbs),
+                             "events_per_cpu_s": stats(epc)})
         print("| %s | %s | %s | %s | %s |" % (
             name, fmt_range(walls, lambda v: "%.3f" % v), fmt_range(eps, lambda v: "%.0f" % v),
             fmt_range(mbs, lambda v: "%.0f" % v), fmt_range(epc, lambda v: "%.0f" % v)))
@@ -133,7 +158,13 @@ def main():
     print("\nevents per CPU-second, rules vs pass-through with the same workers:")
     for name, base in baseline.items():
         print("  %s: %.2f" % (name, per_cpu[name] / per_cpu[base]))
-    os.remove(corpus)
+    doc["ratios"] = {"pass-through 1 worker / parse_only": per_cpu[names[1]] / per_cpu[names[0]]}
+    for name, base in baseline.items():
+        doc["ratios"]["%s / %s" % (name, base)] = per_cpu[name] / per_cpu[base]
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(doc, f, indent=1)
+    shutil.rmtree(work)
 
 
 if __name__ == "__main__":

@@ -19,9 +19,12 @@ partition). For each mode and worker count:
               the floor that the cluster and the probe set.
 Each configuration runs --runs times; medians and ranges are reported.
 --property K=V passes a librdkafka property to bulwark (run and relay alike).
+--json PATH also writes every run's figures, medians and ranges, and each
+configuration's latency distribution (quantiles over all its runs), as JSON.
 
 usage: bench/e2e/e2e.py --build build [--events 200000] [--runs 3] [--workers 1,2]
          [--modes relay,run,direct] [--latency-only --latency-rate EPS] [--property K=V]...
+         [--json results.json]
 """
 import argparse
 import json
@@ -138,7 +141,8 @@ def latency(a, tmp, lines, rate, mode, workers):
         lat.sort()
         pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float("nan")
         return {"p50_ms": pick(0.5), "p99_ms": pick(0.99), "p999_ms": pick(0.999),
-                "max_ms": lat[-1] if lat else float("nan"), "samples": len(lat)}
+                "max_ms": lat[-1] if lat else float("nan"), "samples": len(lat), "all_ms": lat,
+                "rate": rate}
     finally:
         broker.stop()
 
@@ -152,17 +156,34 @@ def latency_summary(lat):
             f"({min(l['samples'] for l in lat)} samples)")
 
 
-def scan_cpu(a, events_file):
-    """`bulwark scan` on the same events, 1 worker: CPU seconds of the process."""
+def scan_cpu(a, tmp, events_file):
+    """`bulwark scan` on the same events, 1 worker: CPU seconds of the process, each run."""
+    cfg = os.path.join(tmp, "bw-scan-1.yaml")
+    with open(cfg, "w") as f:
+        f.write("workers: 1\n")
     runs = []
     for _ in range(a.runs):
         with open(events_file, "rb") as f:
-            r = subprocess.run(["/usr/bin/time", "-f", "%U %S", a.bulwark, "scan", "-c",
-                                os.path.join(tempfile.gettempdir(), "bw-scan-1.yaml"), "--out",
-                                "/dev/null"], stdin=f, capture_output=True, text=True)
-        u, s = map(float, r.stderr.strip().splitlines()[-1].split())
-        runs.append(u + s)
-    return statistics.median(runs)
+            proc = subprocess.Popen([a.bulwark, "scan", "-c", cfg, "--out", "/dev/null"], stdin=f,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            _, status, ru = os.wait4(proc.pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            sys.exit("bulwark scan failed")
+        runs.append(ru.ru_utime + ru.ru_stime)
+    return runs
+
+
+def quantiles(values, points=200):
+    """The latency distribution as `points` + 1 evenly spaced quantiles (for a CDF)."""
+    v = sorted(values)
+    if not v:
+        return []
+    return [v[min(len(v) - 1, round(i * (len(v) - 1) / points))] for i in range(points + 1)]
+
+
+def stats(vals):
+    return {"median": statistics.median(vals), "min": min(vals), "max": max(vals),
+            "samples": list(vals)}
 
 
 def med(xs):
@@ -183,6 +204,7 @@ def main():
                     help="skip the throughput runs (needs --latency-rate)")
     ap.add_argument("--property", action="append", default=[], metavar="KEY=VALUE",
                     help="a librdkafka property for bulwark, run and relay alike (repeatable)")
+    ap.add_argument("--json", help="also write the results as JSON here")
     a = ap.parse_args()
     if a.latency_only and not a.latency_rate:
         ap.error("--latency-only needs --latency-rate")
@@ -209,10 +231,14 @@ def main():
         if a.properties:
             print(f"properties: {a.properties}")
         scan_us = None
+        doc = {"workload": {"generator": "scripts/gen-telemetry --seed 7", "events": a.events,
+                            "latency_events": a.latency_events, "bytes_per_event": size,
+                            "partitions": 32, "properties": a.properties},
+               "runs": a.runs, "configs": [], "ratios": {}}
         if not a.latency_only:
-            with open(os.path.join(tempfile.gettempdir(), "bw-scan-1.yaml"), "w") as f:
-                f.write("workers: 1\n")
-            scan_us = scan_cpu(a, events_file) / a.events * 1e6
+            scan_runs = scan_cpu(a, tmp, events_file)
+            scan_us = statistics.median(scan_runs) / a.events * 1e6
+            doc["scan_cpu_us_per_event"] = stats([c / a.events * 1e6 for c in scan_runs])
             print(f"workload: {a.events} events, {size:.0f} bytes each on average; "
                   f"scan (1 worker) {scan_us:.2f} CPU-µs/event", flush=True)
         results = {}
@@ -237,6 +263,14 @@ def main():
                              f"MB/s; {cpu:.2f} CPU-µs/event [{clo:.2f}..{chi:.2f}]; peak RSS "
                              f"{rss:.0f} MB; ")
                 print(line + f"at {rate / 2:,.0f} events/s: {latency_summary(lat)}", flush=True)
+                entry = {"mode": mode, "workers": workers, "latency_rate": rate / 2,
+                         "latency": {k: stats([l[k] for l in lat])
+                                     for k in ("p50_ms", "p99_ms", "p999_ms", "max_ms")},
+                         "latency_quantiles_ms": quantiles([x for l in lat for x in l["all_ms"]])}
+                if tp:
+                    entry.update({k: stats([t[k] for t in tp])
+                                  for k in ("events_per_s", "cpu_us_per_event", "rss_mb")})
+                doc["configs"].append(entry)
             if scan_us is not None and ("relay", workers) in results and ("run", workers) in results:
                 relay_cpu = statistics.median(
                     t["cpu_us_per_event"] for t in results[("relay", workers)][0])
@@ -246,6 +280,12 @@ def main():
                 print(f"workers={workers}: run {run_cpu:.2f} vs 1.2 x (relay {relay_cpu:.2f} + scan "
                       f"{scan_us:.2f}) = {bound:.2f} CPU-µs/event -> ratio "
                       f"{run_cpu / (relay_cpu + scan_us):.2f}", flush=True)
+                doc["ratios"][f"run / (relay + scan), {workers} worker" +
+                              ("" if workers == 1 else "s")] = \
+                    run_cpu / (relay_cpu + scan_us)
+        if a.json:
+            with open(a.json, "w") as f:
+                json.dump(doc, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,8 @@ JSON counts as a miss for every label on it. Recall is over all labels of a cate
 (street-address included, which the gate of score.py leaves out).
 
 Peers that are not installed (bench/peers/install-peers) are skipped and named as such.
-Prints a Markdown report on stdout; per-kind recall of every tool goes to --details.
+Prints a Markdown report on stdout; per-kind recall of every tool goes to --details, and every
+tool's samples, medians, ranges and recall to --json.
 """
 import argparse
 import hashlib
@@ -128,6 +129,7 @@ def main():
     ap.add_argument("--work", help="keep corpus and outputs here (default: a temporary directory)")
     ap.add_argument("--details", help="write per-kind recall of every tool as JSON here")
     ap.add_argument("--only", help="comma-separated tool names to run (bulwark always runs)")
+    ap.add_argument("--json", help="write every tool's samples, medians and recall as JSON here")
     a = ap.parse_args()
 
     build = os.path.abspath(a.build)
@@ -230,11 +232,27 @@ def main():
           "| negatives kept | clean events untouched | judged |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     per_cpu = {}
+    doc = {"corpus": {"generator": "tests/corpus/gen_corpus.py --seed %d" % a.seed, "events": a.events,
+                      "bytes": size, "labels": counts},
+           "runs": a.runs, "tools": [], "skipped": skipped}
+
+    def stats(vals):
+        return {"median": med(vals), "min": min(vals), "max": max(vals), "samples": vals}
+
     for t in tools:
         epc = [a.events / c for _, c in t.samples]
         mbc = [size / c / 1e6 for _, c in t.samples]
         mbw = [size / w / 1e6 for w, _ in t.samples]
         per_cpu[t.name] = med(epc)
+        entry = {"name": t.name, "judged": t.judge, "events_per_cpu_s": stats(epc),
+                 "mb_per_cpu_s": stats(mbc), "wall_mb_per_s": stats(mbw)}
+        if judged.get(t.name):
+            j = judged[t.name]
+            entry["recall"] = {c: j.recall(c) for c in CATS}
+            entry["negatives_kept"] = j.recall("negative")
+            entry["clean_untouched"] = j.clean_same / j.clean_total if j.clean_total else 1.0
+            entry["lines_not_json"] = j.broken
+        doc["tools"].append(entry)
         cells = ["%s (%s..%s)" % (fmt_k(med(epc)), fmt_k(min(epc)), fmt_k(max(epc))),
                  "%.1f" % med(mbc), "%.1f" % med(mbw)]
         j = judged.get(t.name)
@@ -259,6 +277,9 @@ def main():
     if skipped:
         print("\nnot installed, skipped (bench/peers/install-peers): %s" % ", ".join(skipped))
 
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(doc, f, indent=1)
     if a.details:
         det = {}
         for name, j in judged.items():
