@@ -21,6 +21,7 @@
 #include "core/alert_request.hpp"
 #include "drift/monitor.hpp"
 #include "integrity/checker.hpp"
+#include "integrity/state_book.hpp"
 #include "pipeline/facts.hpp"
 #include "pipeline/processor.hpp"
 
@@ -78,10 +79,14 @@ public:
     /// A further sink every alert record also goes to (the Alertmanager
     /// forwarder); it must not block. Not owned; outlives the stage.
     alert::alert_sink* also = nullptr;
+    /// Keep per-source integrity state ready for the changelog (run,
+    /// kafka.integrity_state_topic): which partition each source lives on,
+    /// which changed (take_state, restore_state, release_partition).
+    bool integrity_state = false;
     /// Continue this chain (its last record, from audit::resume_point)
     /// instead of starting a new one. `run` reads it from the audit topic and
     /// then records a `chain_resumed` decision.
-    std::optional<audit::chain_head> resume_audit;
+    std::optional<audit::chain_head> resume_audit = std::nullopt;
   };
 
   /// Builds every detector the configuration enables. An error names the
@@ -130,6 +135,37 @@ public:
   detectors(const detectors&) = delete;
   detectors& operator=(const detectors&) = delete;
 
+  // --- integrity state across instances (run; docs/integrity.md) ---
+  /// One record of the integrity changelog, for the changelog partition
+  /// numbered like the input partition its source's records come from.
+  struct state_record {
+    std::int32_t partition = -1;
+    std::string key;                  ///< state_key(): input topic, NUL, source ("" = position)
+    std::optional<std::string> value; ///< nothing: a tombstone (no state kept any more)
+  };
+  /// The records that bring the changelog up to date for the partitions in
+  /// `only` (null: every partition with new records since its last
+  /// position): the state of each source changed since it was last written,
+  /// then, last in each partition, its position (integrity::partition_position).
+  /// `positions` receives, per partition written, the highest offset covered.
+  std::vector<state_record> take_state(const std::set<integrity::home>* only, timestamp_ms now,
+                                       std::map<integrity::home, std::int64_t>& positions);
+  /// One record read back from the changelog partition of `h` (the last
+  /// value of its key); records of other input topics are skipped. For a
+  /// position record, the highest offset it covers.
+  std::optional<std::int64_t> restore_state(const integrity::home& h, std::string_view key,
+                                            std::string_view value, timestamp_ms now);
+  /// `h` went to another instance: its sources' state is dropped here, so
+  /// this instance neither reports them silent nor judges stale windows if
+  /// the partition comes back (it is restored from the changelog then).
+  void release_partition(const integrity::home& h);
+  /// Changelog records whose state the checker refused (malformed, another version).
+  std::uint64_t integrity_restores_refused() const noexcept {
+    return integrity_->restores_refused();
+  }
+  /// The changelog key of `source` of input `topic`.
+  static std::string state_key(std::string_view topic, std::string_view source);
+
   /// Records Kafka delivered again after this stage had judged them (a
   /// rebalance or rewind re-reads what was not yet committed): judged again
   /// by signature and remembered replays only, counted here.
@@ -169,6 +205,8 @@ private:
   std::set<offset_key> replayed_;         ///< quarantined as replays (bounded)
   std::deque<offset_key> replayed_order_; ///< eviction order of replayed_
   std::uint64_t redelivered_ = 0;
+  std::optional<integrity::state_book> book_;            ///< options::integrity_state
+  std::map<integrity::home, std::int64_t> written_high_; ///< last position written per partition
   std::vector<std::uint64_t> requests_ = std::vector<std::uint64_t>(alert_kinds().size() + 1);
 };
 
