@@ -1,5 +1,7 @@
 #include "scan/gate.hpp"
 
+#include <array>
+#include <bit>
 #include <limits>
 
 namespace bulwark::scan {
@@ -60,6 +62,16 @@ double weight(const byte_set& s) noexcept {
   for (unsigned b = 0; b < 256; ++b)
     if (s.has(static_cast<unsigned char>(b))) w += weight(static_cast<unsigned char>(b));
   return w;
+}
+
+double total_weight() noexcept {
+  static const double total = [] {
+    double w = 0;
+    for (unsigned b = 0; b < 256; ++b)
+      w += weight(static_cast<unsigned char>(b));
+    return w;
+  }();
+  return total;
 }
 
 byte_set high_bytes() noexcept {
@@ -570,6 +582,21 @@ private:
 };
 
 } // namespace
+
+double text_share(const byte_set& s) noexcept {
+  // Called for every atom of every pattern at load (filter.hpp): a table.
+  static const std::array<double, 256> share = [] {
+    std::array<double, 256> t{};
+    for (unsigned b = 0; b < 256; ++b)
+      t[b] = weight(static_cast<unsigned char>(b)) / total_weight();
+    return t;
+  }();
+  double sum = 0;
+  for (std::size_t i = 0; i < 4; ++i)
+    for (std::uint64_t w = s.word(i); w != 0; w &= w - 1)
+      sum += share[i * 64 + static_cast<std::size_t>(std::countr_zero(w))];
+  return sum;
+}
 
 std::optional<byte_set> required_bytes(std::string_view pattern, const byte_set& within) {
   return analyser(pattern, within).run();

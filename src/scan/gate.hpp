@@ -42,6 +42,8 @@ public:
       if ((w_[i] & ~o.w_[i]) != 0) return false;
     return true;
   }
+  /// Bytes 64·i to 64·i+63, one bit each.
+  constexpr std::uint64_t word(std::size_t i) const noexcept { return w_[i]; }
   /// The set with the other ASCII case of each of its letters added.
   byte_set case_closed() const noexcept;
   /// The complement.
@@ -50,6 +52,11 @@ public:
 private:
   std::array<std::uint64_t, 4> w_{};
 };
+
+/// How much of ordinary telemetry text the bytes of `s` make up, roughly
+/// (0 to 1): lower-case letters and blanks most, then upper case, digits and
+/// common punctuation, then other symbols and control characters.
+double text_share(const byte_set& s) noexcept;
 
 /// A set of bytes at least one of which occurs in every match of `pattern`
 /// (Hyperscan/RE2 syntax, as rule files write it), chosen among the candidates

@@ -1,6 +1,7 @@
 #include "scan/ruleset.hpp"
 
 #include "scan/db_cache.hpp"
+#include "scan/filter.hpp"
 #include "scan/ruleset_impl.hpp"
 
 #include <algorithm>
@@ -29,8 +30,15 @@ std::variant<hs_database_ptr, std::string> compile(const std::vector<rule_info>&
   std::vector<const char*> patterns;
   std::vector<unsigned> flags;
   const std::size_t rule_count = ids.size();
-  for (unsigned id : ids) {
-    patterns.push_back(rules[id].spec.pattern.c_str());
+  // Hyperscan runs each rule's filter (filter.hpp); RE2 confirms with the pattern.
+  std::vector<std::string> filters(ids.size());
+  for (std::size_t k = 0; k < ids.size(); ++k) {
+    auto f = hyperscan_filter(rules[ids[k]].spec.pattern, (extra_flags & HS_FLAG_CASELESS) != 0);
+    filters[k] = f ? std::move(*f) : rules[ids[k]].spec.pattern;
+  }
+  for (std::size_t k = 0; k < ids.size(); ++k) {
+    const unsigned id = ids[k];
+    patterns.push_back(filters[k].c_str());
     // Which rules hit is all Hyperscan is asked; RE2 then finds the spans
     // (see ruleset.hpp for why).
     // Multi-line: an event's values are scanned joined, each followed by a

@@ -13,6 +13,8 @@
 /// with HS_FLAG_SINGLEMATCH) at ~560 MB/s, and SOM refuses wide bounded repeats.
 /// Clean values, the vast majority, never leave Hyperscan; for a value where
 /// some rules hit, RE2 (leftmost-longest) runs those rules alone over that value.
+/// Hyperscan is given each rule's filter (filter.hpp), a prefix of its pattern
+/// that fires wherever the pattern matches; RE2 confirms with the pattern.
 #include "config/rules.hpp"
 
 #include <cstdint>
