@@ -219,7 +219,7 @@ drift:
                 ev = al.get("evidence", {})
                 kind = f"capacity:{ev.get('table') or ev.get('module')}"
             kinds[kind] = kinds.get(kind, 0) + 1
-    summary = [l for l in text.splitlines() if "records=" in l or "events=" in l]
+    summary = [l for l in text.splitlines() if "lines_in=" in l]
     return peak_kb, kinds, time.monotonic() - started, summary[-1] if summary else ""
 
 
@@ -233,6 +233,9 @@ def scenario_flood(a, tmp):
     print(f"flood: {summary}")
     if rss_big > rss_small * 1.25:
         fail(f"peak RSS grew from {rss_small} KiB to {rss_big} KiB with 10x the sources: unbounded")
+    counts = dict(kv.split("=", 1) for kv in summary.split() if "=" in kv)
+    if counts.get("lines_in") != str(n) or counts.get("lines_out") != str(n):
+        fail(f"every line should get its output: {summary}")
     capacity = {k: v for k, v in kinds_big.items() if k.startswith("capacity:")}
     if "capacity:drift" not in capacity or len(capacity) < 2:
         fail(f"expected capacity alerts for drift and the integrity tables: {kinds_big}")
