@@ -2,12 +2,27 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 
 namespace bulwark::app {
 
 using namespace std::chrono_literals;
 
-topic_plan::topic_plan(const config::kafka_options& opts) : opts_(opts) {
+bool integrity_state_enabled(const config::options& opts, bool relay) {
+  return !relay && !opts.kafka.exactly_once && !opts.kafka.integrity_state_topic.empty() &&
+         !opts.integrity.keys.empty();
+}
+
+kafka::result<std::map<std::int32_t, std::map<std::string, std::string>>>
+read_changelog(const kafka::properties& props, const std::string& topic,
+               const std::vector<std::int32_t>& partitions, std::chrono::milliseconds wait) {
+  kafka::properties p = props;
+  p.try_emplace("log_level", "3"); // producer-only properties are ignored with a notice
+  return kafka::read_compacted(p, topic, partitions, wait);
+}
+
+topic_plan::topic_plan(const config::kafka_options& opts, bool integrity_state)
+    : opts_(opts), integrity_state_(integrity_state) {
   for (const auto& in : opts_.inputs)
     routes_[in] = route{in + opts_.sanitized_suffix, 0};
 }
@@ -25,6 +40,7 @@ std::vector<std::string> topic_plan::output_topics() const {
   for (const auto* t :
        {&opts_.alerts_topic, &opts_.audit_topic, &opts_.dlq_topic, &opts_.quarantine_topic})
     out.push_back(*t);
+  if (integrity_state_) out.push_back(opts_.integrity_state_topic);
   return out;
 }
 
@@ -64,6 +80,15 @@ std::optional<std::string> topic_plan::create_missing(const kafka::properties& p
     if (!existing.contains(*topic))
       if (auto err = kafka::create_topics(props, {*topic}, widest, -1, configs, 30s))
         return err->message;
+  // The integrity changelog is not created here: a cluster that does not
+  // answer CreateTopics (`bulwark broker`, the librdkafka mock) would hold the
+  // start-up for the whole wait. Without it the service runs as before
+  // (docs/deployment.md §5) and says so; the operator creates it compacted,
+  // with one partition per input partition.
+  if (integrity_state_ && !existing.contains(opts_.integrity_state_topic)) {
+    integrity_state_ = false;
+    state_problem_ = "the topic does not exist";
+  }
   return std::nullopt;
 }
 
@@ -73,6 +98,19 @@ std::optional<std::string> topic_plan::resolve(kafka::producer& p) {
     if (auto* e = std::get_if<kafka::error>(&count))
       return "output topic " + r.sanitized + ": " + e->message;
     r.sanitized_partitions = std::get<int>(count);
+  }
+  if (!integrity_state_) return std::nullopt;
+  auto state = p.partition_count(opts_.integrity_state_topic, 10s);
+  if (auto* e = std::get_if<kafka::error>(&state))
+    return "integrity state topic " + opts_.integrity_state_topic + ": " + e->message;
+  for (const auto& in : opts_.inputs) {
+    auto count = p.partition_count(in, 10s);
+    if (auto* e = std::get_if<kafka::error>(&count)) return "input topic " + in + ": " + e->message;
+    if (std::get<int>(count) > std::get<int>(state))
+      return "integrity state topic " + opts_.integrity_state_topic + " has " +
+             std::to_string(std::get<int>(state)) + " partitions, fewer than input " + in + " (" +
+             std::to_string(std::get<int>(count)) +
+             "): give it as many, or set kafka.integrity_state_topic to a new topic";
   }
   return std::nullopt;
 }

@@ -58,6 +58,7 @@
 #include <latch>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <unistd.h>
 
@@ -255,6 +256,7 @@ private:
   pipeline::processor proc_;
   std::uint64_t rules_generation_ = 1; ///< the rules_reloader generation proc_ uses
   std::map<kafka::topic_partition, std::shared_ptr<kafka::partition_tracker>> trackers_;
+  std::map<kafka::topic_partition, std::int64_t> committed_at_; ///< with integrity state only
   std::string out_, dlq_, key_, reannotated_, side_alerts_, side_audit_;
   pipeline::record_facts facts_;
   std::vector<std::string> header_values_;
@@ -338,6 +340,33 @@ public:
   };
   std::deque<stage_record> stage_backlog_; ///< poller thread and shutdown only
   std::optional<kafka::producer> producer_;
+
+  // Integrity state across instances (docs/integrity.md, "State across
+  // instances"): a changed source's state goes to the changelog partition
+  // numbered like its input partition, then that partition's position; an
+  // input offset is committed only once a position at or past it was
+  // delivered, so a restored state is never older than the committed offset
+  // (records between the two are redeliveries to the new owner).
+  bool integrity_state_ = false;
+  std::optional<kafka::producer> state_producer_; ///< its own: a flush waits for these only
+  std::atomic<std::uint64_t> state_failures_{0};
+  std::mutex checkpoint_mutex_; ///< one checkpoint at a time (poller, revoking workers)
+  std::mutex covered_mutex_;
+  std::map<kafka::topic_partition, std::int64_t> covered_; ///< next offset a position covers
+  /// Writes the state changed in `only` (null: every partition), waits up
+  /// to `wait` for it; `release` then drops those partitions' sources here.
+  void checkpoint_state(const std::vector<kafka::topic_partition>* only, bool release,
+                        std::chrono::milliseconds wait);
+  /// Reads the changelog of newly assigned partitions into the stage.
+  void restore_state(const std::vector<kafka::topic_partition>& parts);
+  /// `offset` (the delivered watermark of `tp`), limited to what the
+  /// checkpointed state covers; -1 when nothing is covered yet.
+  std::int64_t covered(const kafka::topic_partition& tp, std::int64_t offset) {
+    if (!integrity_state_) return offset;
+    std::lock_guard lock(covered_mutex_);
+    const auto it = covered_.find(tp);
+    return it == covered_.end() ? -1 : std::min(offset, it->second);
+  }
   run_counters counters_;
 
   // Metrics (docs/metrics.md). Declared before the workers exist, destroyed
@@ -583,7 +612,10 @@ bool worker::start(std::string& why) {
 }
 
 void worker::on_assign(const std::vector<kafka::topic_partition>& parts) {
+  // Before any record of these partitions reaches the stage.
+  s_.restore_state(parts);
   for (const auto& tp : parts) {
+    committed_at_.erase(tp);
     trackers_[tp] = std::make_shared<kafka::partition_tracker>();
     if (partition_slot* slot = slot_for(tp)) {
       slot->next.store(-1, std::memory_order_relaxed);
@@ -624,8 +656,16 @@ void worker::on_revoke(const std::vector<kafka::topic_partition>& parts) {
     auto it = trackers_.find(tp);
     if (it == trackers_.end()) continue;
     drain(*it->second, until);
-    if (auto w = it->second->watermark()) final_offsets.push_back({tp, *w});
+  }
+  // The state of what was judged goes out before the offsets that cover it.
+  s_.checkpoint_state(&parts, true, 5s);
+  for (const auto& tp : parts) {
+    auto it = trackers_.find(tp);
+    if (it == trackers_.end()) continue;
+    if (auto w = it->second->watermark())
+      if (const std::int64_t c = s_.covered(tp, *w); c >= 0) final_offsets.push_back({tp, c});
     trackers_.erase(it);
+    committed_at_.erase(tp);
   }
   if (auto err = consumer_->commit(final_offsets, false))
     log::warn("run", "final commit on revoke failed", {{"worker", id_}, {"error", err->message}});
@@ -699,6 +739,8 @@ void worker::handle(const kafka::message& m) {
   const std::shared_ptr<kafka::partition_tracker>& tracker = it->second;
   if (partition_slot* slot = slot_for(tp))
     slot->next.store(m.offset() + 1, std::memory_order_relaxed);
+  // Where consumption resumed was committed already: commits only move on.
+  if (s_.integrity_state_) committed_at_.try_emplace(tp, m.offset());
   if (w != nullptr) {
     w->add(ser.received[reader_stage]);
     w->add(ser.sent[reader_stage]);
@@ -964,8 +1006,21 @@ void worker::run_transactional() {
 
 void worker::commit_moved() {
   std::vector<kafka::partition_offset> offsets;
-  for (const auto& [tp, t] : trackers_)
-    if (auto off = t->committable()) offsets.push_back({tp, *off});
+  for (const auto& [tp, t] : trackers_) {
+    if (!s_.integrity_state_) {
+      if (auto off = t->committable()) offsets.push_back({tp, *off});
+      continue;
+    }
+    // Never past the checkpointed integrity state of the partition.
+    if (auto off = t->watermark()) {
+      const std::int64_t c = s_.covered(tp, *off);
+      std::int64_t& last = committed_at_[tp];
+      if (c > last) {
+        offsets.push_back({tp, c});
+        last = c;
+      }
+    }
+  }
   if (offsets.empty()) return;
   if (auto err = consumer_->commit(offsets, true))
     log::limited().write(log::level::warn, "run", "commit failed", "commit failed",
@@ -994,10 +1049,15 @@ void worker::run(std::latch& committed) {
   // Stopping: drain what was produced, commit it, leave the group.
   const auto until = clock::now() + drain_budget;
   std::vector<kafka::partition_offset> offsets;
+  std::vector<kafka::topic_partition> held;
   for (const auto& [tp, t] : trackers_) {
     drain(*t, until);
-    if (auto w = t->watermark()) offsets.push_back({tp, *w});
+    held.push_back(tp);
   }
+  s_.checkpoint_state(&held, false, 2s);
+  for (const auto& [tp, t] : trackers_)
+    if (auto w = t->watermark())
+      if (const std::int64_t c = s_.covered(tp, *w); c >= 0) offsets.push_back({tp, c});
   if (auto err = consumer_->commit(offsets, false))
     log::warn("run", "final commit failed", {{"worker", id_}, {"error", err->message}});
   trackers_.clear(); // nothing left to commit on the revoke that close() triggers
@@ -1035,6 +1095,104 @@ void print_progress(const run_counters& c, double seconds, bool final,
   for (const auto& [kind, n] : alert_kinds)
     fields.emplace_back(kind_keys[k++], n);
   log::write(log::level::info, "run", final ? "stopped" : "progress", fields);
+}
+
+void service::checkpoint_state(const std::vector<kafka::topic_partition>* only, bool release,
+                               std::chrono::milliseconds wait) {
+  if (!integrity_state_) return;
+  std::lock_guard order(checkpoint_mutex_);
+  std::set<integrity::home> homes;
+  if (only != nullptr)
+    for (const auto& tp : *only)
+      homes.insert(integrity::home{tp.topic, tp.partition});
+  std::map<integrity::home, std::int64_t> positions;
+  std::vector<pipeline::detectors::state_record> records;
+  {
+    std::lock_guard lock(stage_mutex_);
+    records = stage_->take_state(only != nullptr ? &homes : nullptr, wall_clock_now(), positions);
+    if (release)
+      for (const auto& h : homes)
+        stage_->release_partition(h);
+  }
+  if (records.empty()) return;
+  const std::uint64_t failures_before = state_failures_.load();
+  const std::string& topic = cfg_.opts.kafka.integrity_state_topic;
+  for (const auto& r : records) {
+    kafka::outgoing o;
+    o.topic = topic;
+    o.partition = r.partition;
+    o.key = r.key;
+    if (r.value) o.value = *r.value; // else a null value: a tombstone
+    kafka::error why;
+    kafka::produce_status st;
+    while ((st = state_producer_->produce(o, &why)) == kafka::produce_status::queue_full)
+      state_producer_->poll(5ms);
+    if (st == kafka::produce_status::failed) {
+      log::limited().write(log::level::error, "run", "integrity state refused",
+                           "an integrity state record was refused by the producer",
+                           {{"topic", topic}, {"error", why.message}});
+      state_failures_.fetch_add(1);
+    }
+  }
+  // Positions count only once everything before them was delivered.
+  if (!state_producer_->flush(wait) || state_failures_.load() != failures_before) {
+    log::limited().write(log::level::warn, "run", "integrity state not delivered",
+                         "integrity state not delivered in time; offsets wait for it",
+                         {{"topic", topic}, {"records", records.size()}});
+    return;
+  }
+  std::lock_guard lock(covered_mutex_);
+  for (const auto& [h, high] : positions) {
+    std::int64_t& c = covered_[kafka::topic_partition{h.topic, h.partition}];
+    c = std::max(c, high + 1);
+  }
+}
+
+void service::restore_state(const std::vector<kafka::topic_partition>& parts) {
+  if (!integrity_state_ || parts.empty()) return;
+  {
+    std::lock_guard lock(covered_mutex_);
+    for (const auto& tp : parts)
+      covered_.erase(tp);
+  }
+  std::vector<std::int32_t> numbers;
+  for (const auto& tp : parts)
+    if (std::find(numbers.begin(), numbers.end(), tp.partition) == numbers.end())
+      numbers.push_back(tp.partition);
+  const std::string& topic = cfg_.opts.kafka.integrity_state_topic;
+  auto read = read_changelog(props_, topic, numbers, 30s);
+  if (auto* e = std::get_if<kafka::error>(&read)) {
+    // As without the changelog: the sources of these partitions start afresh.
+    log::error("run", "cannot read the integrity state of assigned partitions",
+               {{"topic", topic}, {"error", e->message}});
+    return;
+  }
+  const auto& state = std::get<std::map<std::int32_t, std::map<std::string, std::string>>>(read);
+  std::size_t records = 0;
+  std::uint64_t refused = 0;
+  {
+    const timestamp_ms now = wall_clock_now();
+    std::lock_guard lock(stage_mutex_);
+    const std::uint64_t refused_before = stage_->integrity_restores_refused();
+    for (const auto& tp : parts) {
+      const auto it = state.find(tp.partition);
+      if (it == state.end()) continue;
+      for (const auto& [key, value] : it->second) {
+        const auto high =
+            stage_->restore_state(integrity::home{tp.topic, tp.partition}, key, value, now);
+        ++records;
+        // What an earlier holding of this partition covered here is stale.
+        std::lock_guard covered_lock(covered_mutex_);
+        if (high) covered_[tp] = *high + 1;
+      }
+    }
+    refused = stage_->integrity_restores_refused() - refused_before;
+  }
+  log::info("run", "integrity state restored",
+            {{"partitions", parts.size()}, {"records", records}, {"refused", refused}});
+  if (refused != 0)
+    log::warn("run", "integrity state records refused (malformed or of another version)",
+              {{"topic", topic}, {"refused", refused}});
 }
 
 void service::produce_stage_outputs(bool final) {
@@ -1340,6 +1498,21 @@ int service::run() {
   // The stateful stage; the audit chain needs a key to sign its checkpoints.
   pipeline::detectors::options dopts;
   dopts.clock = pipeline::detectors::clock_mode::wall_clock;
+  integrity_state_ = integrity_state_enabled(cfg_.opts, relay_) && plan_.integrity_state();
+  dopts.integrity_state = integrity_state_;
+  if (integrity_state_) {
+    auto sp = kafka::producer::make(props_, [this](const kafka::delivery& d) {
+      if (d.failure) state_failures_.fetch_add(1);
+    });
+    if (auto* e = std::get_if<kafka::error>(&sp)) {
+      log::error("run", "cannot create the integrity state producer", {{"error", e->message}});
+      return bad_usage;
+    }
+    state_producer_.emplace(std::move(std::get<kafka::producer>(sp)));
+  } else if (cfg_.opts.kafka.exactly_once && !cfg_.opts.kafka.integrity_state_topic.empty() &&
+             !cfg_.opts.integrity.keys.empty()) {
+    log::warn("run", "integrity state is not kept across instances with kafka.exactly_once");
+  }
   dopts.audit = !cfg_.opts.integrity.audit_key.empty() ||
                 cfg_.opts.integrity.audit_signing_key.from != config::key_source::kind::none;
   if (!dopts.audit)
@@ -1441,7 +1614,12 @@ int service::run() {
   std::thread poller([&] {
     const bound_writer poller_writer(metrics_.get());
     auto next_tick = clock::now();
+    auto next_checkpoint = clock::now() + 1s;
     while (!workers_done.load()) {
+      if (clock::now() >= next_checkpoint) {
+        checkpoint_state(nullptr, false, 1s);
+        next_checkpoint = clock::now() + 1s;
+      }
       producer_->poll(20ms);
       serve_retries();
       if (auto f = producer_->fatal_error()) fail(f->message);
@@ -1586,7 +1764,7 @@ int run_service(const loaded_config& loaded_cfg, bool relay, run_hooks hooks) {
 
   std::optional<kafka::embedded_cluster> cluster;
   kafka::properties props = opts.kafka.properties;
-  topic_plan plan(opts.kafka);
+  topic_plan plan(opts.kafka, integrity_state_enabled(opts, relay));
   if (opts.kafka.brokers == "embedded") {
     auto c = kafka::embedded_cluster::make(3);
     if (auto* e = std::get_if<kafka::error>(&c)) {
@@ -1609,6 +1787,11 @@ int run_service(const loaded_config& loaded_cfg, bool relay, run_hooks hooks) {
       log::error("run", "cannot prepare the topics", {{"error", *err}});
       return runtime_failure;
     }
+    if (!plan.state_problem().empty())
+      log::warn("run",
+                "integrity state is not kept across instances: create its topic, compacted, "
+                "with one partition per input partition",
+                {{"topic", opts.kafka.integrity_state_topic}, {"error", plan.state_problem()}});
   }
   if (hooks.on_started) hooks.on_started(props["bootstrap.servers"]);
   service s(*loaded, std::move(props), std::move(plan), relay, std::move(hooks),

@@ -140,7 +140,9 @@ void check_topics(const value& section, const present& seen, const kafka_options
   for (const auto& [key, topic] : {std::pair{"alerts_topic", &o.alerts_topic},
                                    {"audit_topic", &o.audit_topic},
                                    {"dlq_topic", &o.dlq_topic},
-                                   {"quarantine_topic", &o.quarantine_topic}}) {
+                                   {"quarantine_topic", &o.quarantine_topic},
+                                   {"integrity_state_topic", &o.integrity_state_topic}}) {
+    if (topic->empty()) continue; // a changelog turned off uses no topic
     const auto [at, in_file] = located(key);
     uses.push_back({*topic, at.path, at, in_file});
   }
@@ -171,6 +173,8 @@ kafka_options read_kafka(const value& v) {
              field("audit_topic", o.audit_topic, topic_name),
              field("dlq_topic", o.dlq_topic, topic_name),
              field("quarantine_topic", o.quarantine_topic, topic_name),
+             field("integrity_state_topic", o.integrity_state_topic,
+                   [](const value& t) { return text(t).empty() ? std::string() : topic_name(t); }),
              field("embedded_partitions", o.embedded_partitions, integer<int>(1, 1000)),
              field("properties", o.properties, map_of(property_value, property_name_problem)),
          });

@@ -40,6 +40,9 @@ struct kafka_options {
   std::string audit_topic = "bulwark.audit";
   std::string dlq_topic = "bulwark.dlq";
   std::string quarantine_topic = "bulwark.quarantine";
+  /// Per-source integrity state, checkpointed and restored across rebalances
+  /// and restarts (docs/integrity.md); "" turns the changelog off.
+  std::string integrity_state_topic = "bulwark.integrity.state";
   int embedded_partitions = 8;
   std::map<std::string, std::string> properties; ///< passed through to librdkafka
 };

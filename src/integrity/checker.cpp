@@ -458,7 +458,8 @@ void checker::capacity(std::string_view table, std::size_t cap, timestamp_ms now
 }
 
 std::vector<alert_request> checker::tick(timestamp_ms now) {
-  std::vector<alert_request> out;
+  std::vector<alert_request> out = std::move(pending_);
+  pending_.clear();
   peers_.advance(clock_.watermark().value_or(now), now, found_);
   poisoning_alerts(found_, now, out);
   if (!keyed()) return out;
@@ -497,6 +498,50 @@ std::vector<alert_request> checker::finish(timestamp_ms now) {
   peers_.close_all(now, found_);
   poisoning_alerts(found_, now, out);
   return out;
+}
+
+std::optional<std::string> checker::export_source(std::string_view source, timestamp_ms now) const {
+  if (!keyed() || source.empty()) return std::nullopt;
+  source_snapshot s;
+  s.source = std::string(source);
+  s.saved_at = now;
+  s.wall_clock_basis = settings_.silence_basis == time_basis::wall_clock;
+  const bool sequenced = sequences_.export_source(source, s);
+  if (const auto heard = silence_.state_of(source)) {
+    s.last_heard = heard->first;
+    s.silent = heard->second;
+  }
+  s.untrusted_until = peers_.untrusted_until(source, now);
+  if (!sequenced && !s.last_heard && !s.untrusted_until) return std::nullopt;
+  return encode(s);
+}
+
+bool checker::restore_source(std::string_view source, std::string_view blob, timestamp_ms now) {
+  if (!keyed()) return false;
+  std::optional<source_snapshot> s = decode(blob);
+  if (!s || s->source != source) {
+    ++restores_refused_;
+    return false;
+  }
+  if (sequences_.restore_source(*s))
+    capacity("sequence_streams", settings_.max_streams, now, pending_);
+  silence_.forget(source);
+  if (s->last_heard) {
+    timestamp_ms heard = *s->last_heard;
+    // Nobody could hear the source between the export and now (the partition
+    // was moving, or every instance was down): that time is not silence.
+    const bool wall = settings_.silence_basis == time_basis::wall_clock;
+    if (wall && s->wall_clock_basis && now > s->saved_at) heard += now - s->saved_at;
+    if (silence_.restore(source, heard, s->silent).capacity_hit)
+      capacity("sources", settings_.max_sources, now, pending_);
+  }
+  if (s->untrusted_until) peers_.restore_untrusted(source, *s->untrusted_until, now);
+  return true;
+}
+
+void checker::forget_source(std::string_view source) {
+  sequences_.forget(source);
+  silence_.forget(source);
 }
 
 source_counts checker::sources(timestamp_ms now) const {

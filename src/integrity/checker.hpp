@@ -198,6 +198,29 @@ public:
   /// The settings in force.
   const checker_settings& settings() const noexcept { return settings_; }
 
+  // --- state across instances (docs/integrity.md, "State across instances") ---
+  /// Everything kept for `source` — its sequence windows per epoch (head,
+  /// replay bitmap, pending gaps and accounted numbers), when it was last
+  /// heard and whether its silence was reported, until when it is untrusted —
+  /// as a versioned blob (snapshot.hpp) stamped with `now`. Nothing when no
+  /// key is configured or nothing is kept for the source.
+  std::optional<std::string> export_source(std::string_view source, timestamp_ms now) const;
+  /// Replaces what is kept for `source` with `blob` (from export_source,
+  /// perhaps in another process). On the wall-clock basis the silence clock
+  /// stops while nobody held the source: its last-heard time moves forward by
+  /// `now` minus the blob's time. A blob that is malformed, of an unknown
+  /// version or for another source changes nothing, is counted
+  /// (restores_refused) and returns false; so does any blob without keys.
+  /// Caps apply as to new sources (their `capacity` alerts come with the
+  /// next tick()).
+  bool restore_source(std::string_view source, std::string_view blob, timestamp_ms now);
+  /// Drops the sequence and silence state of `source` (another instance
+  /// holds it now, so this one must neither judge its numbers nor report
+  /// it silent). Untrust is kept: it expires by itself.
+  void forget_source(std::string_view source);
+  /// Blobs restore_source refused.
+  std::uint64_t restores_refused() const noexcept { return restores_refused_; }
+
   /// Sources known now, by state.
   source_counts sources(timestamp_ms now) const;
   /// Calls `fn` once per source that is tracked or untrusted at `now`, in no
@@ -237,6 +260,8 @@ private:
   std::optional<timestamp_ms> last_sweep_;
   std::map<std::string, timestamp_ms, std::less<>> capacity_alerted_;
   std::vector<poisoning_finding> found_; ///< scratch
+  std::vector<alert_request> pending_;   ///< raised outside check() (restores), for tick()
+  std::uint64_t restores_refused_ = 0;
 };
 
 } // namespace bulwark::integrity

@@ -89,6 +89,26 @@ bool peer_monitor::offend(std::string_view source, timestamp_ms now, timestamp_m
   return new_episode;
 }
 
+std::optional<timestamp_ms> peer_monitor::untrusted_until(std::string_view source,
+                                                          timestamp_ms now) const noexcept {
+  const auto it = trust_.find(source);
+  if (it == trust_.end() || it->second.untrusted_until <= now) return std::nullopt;
+  return it->second.untrusted_until;
+}
+
+void peer_monitor::restore_untrusted(std::string_view source, timestamp_ms until,
+                                     timestamp_ms now) {
+  if (until <= now) return;
+  const auto known = trust_.find(source);
+  const timestamp_ms before =
+      known == trust_.end() ? timestamp_ms{0} : known->second.untrusted_until;
+  // offend() applies the cap to a new entry; the period it sets is then
+  // replaced by the restored one (or the longer one already held).
+  timestamp_ms ignored = 0;
+  (void)offend(source, now, ignored);
+  trust_.find(source)->second.untrusted_until = std::max(before, until);
+}
+
 bool peer_monitor::untrusted(std::string_view source, timestamp_ms now) const noexcept {
   const auto it = trust_.find(source);
   return it != trust_.end() && it->second.untrusted_until > now;

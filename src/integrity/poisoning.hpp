@@ -150,6 +150,12 @@ public:
 
   /// Whether `source` is under a poisoning alert at `now`.
   bool untrusted(std::string_view source, timestamp_ms now) const noexcept;
+  /// Until when `source` is untrusted, if it is at `now`.
+  std::optional<timestamp_ms> untrusted_until(std::string_view source,
+                                              timestamp_ms now) const noexcept;
+  /// Keeps `source` untrusted until at least `until` (a restored state; no
+  /// alert: the offence was reported where it happened).
+  void restore_untrusted(std::string_view source, timestamp_ms until, timestamp_ms now);
   /// Sources under a poisoning alert at `now`; `each`, when given, is called
   /// with every one of them.
   std::size_t untrusted_sources(timestamp_ms now,

@@ -73,6 +73,29 @@ bool replay_window::accept(std::uint64_t seq) noexcept {
   return true;
 }
 
+std::vector<std::uint8_t> replay_window::relative_bits() const {
+  std::vector<std::uint8_t> out;
+  if (empty_) return out;
+  const std::uint64_t span = std::min<std::uint64_t>(size(), head_ + 1);
+  out.assign((span + 7) / 8, 0);
+  for (std::uint64_t i = 0; i < span; ++i)
+    if (seen(head_ - i)) out[i / 8] = static_cast<std::uint8_t>(out[i / 8] | (1U << (i % 8)));
+  return out;
+}
+
+void replay_window::restore(std::uint64_t head, const std::vector<std::uint8_t>& bits) noexcept {
+  std::fill(words_.begin(), words_.end(), 0);
+  empty_ = false;
+  head_ = head;
+  const std::uint64_t span = std::min<std::uint64_t>(
+      {static_cast<std::uint64_t>(size()), head + 1, static_cast<std::uint64_t>(bits.size()) * 8});
+  for (std::uint64_t i = 0; i < span; ++i)
+    if (((bits[i / 8] >> (i % 8)) & 1U) != 0) {
+      const std::uint64_t bit = (head - i) % size();
+      words_[bit / 64] |= std::uint64_t{1} << (bit % 64);
+    }
+}
+
 std::string_view to_string(seq_verdict v) noexcept {
   switch (v) {
   case seq_verdict::first:
@@ -328,6 +351,73 @@ void sequence_tracker::account(stream_id id, std::uint64_t seq) {
     if (s.accounted.size() > settings_.max_accounted) s.accounted.pop_back();
     return;
   }
+}
+
+bool sequence_tracker::export_source(std::string_view source, source_snapshot& out) const {
+  const auto src = sources_.find(source);
+  if (src == sources_.end() || src->second.streams.empty()) return false;
+  const source_state& st = src->second;
+  out.current_epoch = st.current_epoch;
+  out.newest_time = st.newest_time;
+  std::vector<const stream*> order;
+  for (const auto& s : st.streams)
+    order.push_back(&s);
+  std::sort(order.begin(), order.end(),
+            [](const stream* a, const stream* b) { return a->touched < b->touched; });
+  out.streams.clear();
+  for (const stream* s : order) {
+    stream_snapshot& o = out.streams.emplace_back();
+    o.epoch = s->epoch;
+    o.head = s->window.head();
+    o.seen = s->window.relative_bits();
+    o.next_unjudged = s->next_unjudged;
+    o.accounted = s->accounted;
+    o.open_run = s->open_run;
+    o.newest_time = s->newest_time;
+  }
+  return true;
+}
+
+void sequence_tracker::forget(std::string_view source) {
+  const auto src = sources_.find(source);
+  if (src == sources_.end()) return;
+  streams_ -= src->second.streams.size();
+  sources_.erase(src);
+}
+
+bool sequence_tracker::restore_source(const source_snapshot& snap) {
+  forget(snap.source);
+  if (snap.streams.empty()) return false;
+  const std::size_t keep = std::min(snap.streams.size(), settings_.max_epochs_per_source);
+  bool capacity_hit = false;
+  source_state& src = sources_[snap.source];
+  src.current_epoch = snap.current_epoch;
+  src.newest_time = snap.newest_time;
+  const std::uint64_t bits = replay_window(settings_.window_bits).size();
+  for (std::size_t i = snap.streams.size() - keep; i < snap.streams.size(); ++i) {
+    const stream_snapshot& o = snap.streams[i];
+    stream s{o.epoch,         replay_window(settings_.window_bits),
+             o.next_unjudged, o.accounted,
+             o.open_run,      o.newest_time,
+             ++clock_};
+    s.window.restore(o.head, o.seen);
+    // judge() reads the bitmap from next_unjudged up to the head: with a
+    // smaller window than the exporter's, numbers that no longer fit are
+    // treated as judged (nothing is reported for them, as for a stream
+    // bulwark joined in the middle).
+    if (o.head - std::min(o.head, s.next_unjudged) >= bits) {
+      s.next_unjudged = o.head - bits + 1;
+      s.accounted.erase(s.accounted.begin(),
+                        std::lower_bound(s.accounted.begin(), s.accounted.end(), s.next_unjudged));
+    }
+    if (s.accounted.size() > settings_.max_accounted) s.accounted.resize(settings_.max_accounted);
+    // Erases other sources only: `src` stays valid.
+    capacity_hit = make_room(snap.source) || capacity_hit;
+    src.streams.push_back(std::move(s));
+    ++streams_;
+  }
+  src.touched = clock_;
+  return capacity_hit;
 }
 
 std::vector<gap_report> sequence_tracker::finish() {

@@ -24,6 +24,7 @@
 ///  4. Memory is bounded: `max_streams` streams in all, `max_epochs_per_source`
 ///     per source, `max_accounted` pending accounted numbers per stream.
 #include "core/time.hpp"
+#include "integrity/snapshot.hpp"
 #include "integrity/status.hpp"
 
 #include <cstddef>
@@ -71,6 +72,13 @@ public:
   std::uint64_t head() const noexcept { return head_; }
   /// How many numbers the window covers (bits).
   std::size_t size() const noexcept { return words_.size() * 64; }
+
+  /// The accepted numbers relative to the head (stream_snapshot::seen):
+  /// min(size(), head + 1) bits. Empty while nothing was accepted.
+  std::vector<std::uint8_t> relative_bits() const;
+  /// Makes this window hold `head` and the numbers `bits` marks (bit i:
+  /// head - i), as far as size() reaches; what was held before is dropped.
+  void restore(std::uint64_t head, const std::vector<std::uint8_t>& bits) noexcept;
 
 private:
   void clear_ring(std::uint64_t first_seq, std::uint64_t count) noexcept;
@@ -169,6 +177,18 @@ public:
 
   /// End of input: judges every number not judged yet (all streams).
   std::vector<gap_report> finish();
+
+  /// Fills the sequence part of `out` (current epoch, newest time, streams
+  /// least recently used first); false when `source` has no stream.
+  bool export_source(std::string_view source, source_snapshot& out) const;
+  /// Replaces the streams of `out.source` with the snapshot's, fitted to
+  /// these settings: the most recent max_epochs_per_source streams, the
+  /// window span and judged numbers within replay_window, the lowest
+  /// max_accounted accounted numbers. A snapshot without streams only drops
+  /// the source's. True when a cap forced other sources out.
+  bool restore_source(const source_snapshot& s);
+  /// Drops every stream of `source`.
+  void forget(std::string_view source);
 
   /// Streams currently tracked.
   std::size_t stream_count() const noexcept { return streams_; }

@@ -99,6 +99,23 @@ std::vector<silent_source> silence_monitor::sweep(timestamp_ms reference) {
   return out;
 }
 
+std::optional<std::pair<timestamp_ms, bool>>
+silence_monitor::state_of(std::string_view source) const {
+  const auto it = sources_.find(source);
+  if (it == sources_.end()) return std::nullopt;
+  return std::pair{it->second.last_heard, it->second.silent};
+}
+
+heard_outcome silence_monitor::restore(std::string_view source, timestamp_ms last_heard,
+                                       bool silent) {
+  forget(source);
+  heard_outcome out = heard(source, last_heard); // the cap applies as to a new source
+  state& st = sources_.find(source)->second;
+  st.last_heard = last_heard;
+  st.silent = silent;
+  return out;
+}
+
 bool silence_monitor::knows(std::string_view source) const noexcept {
   return sources_.find(source) != sources_.end();
 }

@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace bulwark::integrity {
@@ -111,6 +112,14 @@ public:
 
   /// Whether `source` is known (was heard and not evicted).
   bool knows(std::string_view source) const noexcept;
+  /// When `source` was last heard and whether its silence was reported;
+  /// nothing when it is not known.
+  std::optional<std::pair<timestamp_ms, bool>> state_of(std::string_view source) const;
+  /// Makes `source` known as last heard at `last_heard`, its silence already
+  /// reported when `silent` (a restored state; replaces what was known).
+  heard_outcome restore(std::string_view source, timestamp_ms last_heard, bool silent);
+  /// Forgets `source` (no silence will be reported for it).
+  void forget(std::string_view source) { sources_.erase(std::string(source)); }
   /// Known sources.
   std::size_t size() const noexcept { return sources_.size(); }
   /// Calls `fn(source, last_heard, silent)` for every known source, in no

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <librdkafka/rdkafka.h>
+#include <map>
 #include <mutex>
 #include <utility>
 
@@ -583,6 +584,89 @@ result<std::optional<std::string>> read_last_record(const properties& props,
     return error{"reading the end of " + topic + " [" + std::to_string(partition) +
                  "]: no answer within " + std::to_string(wait.count()) + " ms"};
   return last;
+}
+
+result<std::map<std::int32_t, std::map<std::string, std::string>>>
+read_compacted(const properties& props, const std::string& topic,
+               const std::vector<std::int32_t>& partitions, std::chrono::milliseconds wait) {
+  using out_type = std::map<std::int32_t, std::map<std::string, std::string>>;
+  // Assigned, not subscribed, like read_last_record: no group to join (a
+  // rebalance callback must not wait for one), nothing committed.
+  properties p = props;
+  p["group.id"] = "bulwark-read-compacted";
+  const properties defaults{{"enable.auto.commit", "false"},
+                            {"enable.auto.offset.store", "false"},
+                            {"enable.partition.eof", "true"}};
+  auto conf = make_conf(defaults, p);
+  if (auto* e = std::get_if<error>(&conf)) return *e;
+  conf_ptr c = std::move(std::get<conf_ptr>(conf));
+  char reason[512];
+  rd_kafka_conf_set(c.get(), "enable.auto.commit", "false", reason, sizeof reason);
+  rd_kafka_conf_set(c.get(), "enable.partition.eof", "true", reason, sizeof reason);
+  rd_kafka_t* raw = rd_kafka_new(RD_KAFKA_CONSUMER, c.get(), reason, sizeof reason);
+  if (raw == nullptr) return error{std::string("compacted-topic reader: ") + reason};
+  (void)c.release();
+  std::unique_ptr<rd_kafka_s, client_deleter> rk(raw);
+  rd_kafka_poll_set_consumer(raw);
+  const auto finish = [raw] {
+    rd_kafka_assign(raw, nullptr);
+    rd_kafka_consumer_close(raw);
+  };
+  const auto where = [&topic](std::int32_t part) {
+    return topic + " [" + std::to_string(part) + "]";
+  };
+
+  out_type out;
+  std::map<std::int32_t, std::int64_t> ends; // partitions still to read, up to this offset
+  std::unique_ptr<rd_kafka_topic_partition_list_t, decltype(&rd_kafka_topic_partition_list_destroy)>
+      list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())),
+           &rd_kafka_topic_partition_list_destroy);
+  for (std::int32_t part : partitions) {
+    out[part];
+    std::int64_t low = 0, high = 0;
+    const rd_kafka_resp_err_t code = rd_kafka_query_watermark_offsets(
+        raw, topic.c_str(), part, &low, &high, static_cast<int>(wait.count()));
+    if (code != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      finish();
+      return error{where(part) + ": " + rd_kafka_err2str(code), static_cast<int>(code)};
+    }
+    if (high <= low) continue;
+    ends[part] = high;
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), part)->offset = low;
+  }
+  if (ends.empty()) {
+    finish();
+    return out;
+  }
+  if (const rd_kafka_resp_err_t a = rd_kafka_assign(raw, list.get()); a != 0) {
+    finish();
+    return error{"assign " + topic + ": " + rd_kafka_err2str(a), static_cast<int>(a)};
+  }
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  while (!ends.empty() && std::chrono::steady_clock::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(raw, 100);
+    if (m == nullptr) continue;
+    const std::int32_t part = m->partition;
+    const auto end = ends.find(part);
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && end != ends.end() && m->key != nullptr) {
+      std::string key(static_cast<const char*>(m->key), m->key_len);
+      if (m->payload == nullptr)
+        out[part].erase(key); // a tombstone
+      else
+        out[part][std::move(key)].assign(static_cast<const char*>(m->payload), m->len);
+    }
+    // Records written after reading began are the new owner's own: not needed.
+    if (end != ends.end() &&
+        (m->err == RD_KAFKA_RESP_ERR_NO_ERROR || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) &&
+        m->offset + (m->err == RD_KAFKA_RESP_ERR_NO_ERROR ? 1 : 0) >= end->second)
+      ends.erase(end);
+    rd_kafka_message_destroy(m);
+  }
+  finish();
+  if (!ends.empty())
+    return error{"reading " + where(ends.begin()->first) + ": no answer within " +
+                 std::to_string(wait.count()) + " ms"};
+  return out;
 }
 
 // ---------------------------------------------------------------- admin

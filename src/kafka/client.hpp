@@ -240,6 +240,16 @@ result<std::optional<std::string>> read_last_record(const properties& props,
                                                     std::int32_t partition,
                                                     std::chrono::milliseconds wait);
 
+/// Partitions `partitions` of `topic`, each read from its start to the high
+/// watermark it had when reading began, keeping the last value per key (a
+/// null value deletes the key): what a compacted topic holds, read the same
+/// way whether or not the cluster compacts. A consumer assigned to the
+/// partitions (no group, nothing committed) does the reading. An error when a
+/// partition does not exist or the cluster does not answer within `wait`.
+result<std::map<std::int32_t, std::map<std::string, std::string>>>
+read_compacted(const properties& props, const std::string& topic,
+               const std::vector<std::int32_t>& partitions, std::chrono::milliseconds wait);
+
 /// librdkafka's version string, e.g. "2.0.2".
 std::string_view library_version() noexcept;
 

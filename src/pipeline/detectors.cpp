@@ -140,6 +140,8 @@ detectors::make(const config::options& opts, const fact_spec& spec, options o) {
       integrity::checker::make(std::move(cs), std::get<integrity::key_ring>(std::move(ring)));
   if (auto* e = std::get_if<integrity::settings_error>(&checker)) return "integrity: " + e->reason;
   d->integrity_.emplace(std::get<integrity::checker>(std::move(checker)));
+  if (o.integrity_state && d->integrity_->keyed())
+    d->book_.emplace(opts.integrity.max_sources + opts.integrity.max_streams);
 
   // Alerts.
   alert::engine_settings as = alert::settings_from(opts.alerts);
@@ -331,6 +333,8 @@ stage_decision detectors::observe(const record_facts& f, std::string_view raw,
     const integrity::event_facts e = integrity_facts(f, raw, sig_header, event_time, record_time);
     integrity::check_result r = integrity_->check(e, now_);
     if (r.quarantine && r.quarantine_reason == "integrity.replay") remember_replay(ref);
+    if (book_ && !e.source.empty() && !ref.topic.empty())
+      book_->touched(e.source, integrity::home{ref.topic, ref.partition});
     if (r.status) {
       d.integrity = integrity::to_string(*r.status);
       authenticated = *r.status == integrity::integrity_status::verified;
@@ -447,6 +451,87 @@ stage_decision detectors::observe_again(const record_facts& f, std::string_view 
   d.reason = r.quarantine_reason;
   d.untrusted = r.untrusted;
   return d;
+}
+
+std::string detectors::state_key(std::string_view topic, std::string_view source) {
+  // Topic names never hold a NUL, so the first one ends the topic.
+  std::string key(topic);
+  key += '\0';
+  key += source;
+  return key;
+}
+
+std::vector<detectors::state_record>
+detectors::take_state(const std::set<integrity::home>* only, timestamp_ms now,
+                      std::map<integrity::home, std::int64_t>& positions) {
+  std::vector<state_record> out;
+  if (!book_) return out;
+  for (auto& [source, h] : book_->take_changed(only)) {
+    state_record r{h.partition, state_key(h.topic, source), integrity_->export_source(source, now)};
+    out.push_back(std::move(r));
+  }
+  // Positions go last: a reader that sees one has every source before it.
+  std::set<integrity::home> homes;
+  if (only != nullptr) homes = *only;
+  for (const auto& [topic, highs] : high_offsets_)
+    for (std::size_t p = 0; p < highs.size(); ++p) {
+      integrity::home h{topic, static_cast<std::int32_t>(p)};
+      if (highs[p] < 0 || (only != nullptr && !only->contains(h))) continue;
+      const auto w = written_high_.find(h);
+      if (only == nullptr && w != written_high_.end() && w->second == highs[p]) continue;
+      homes.insert(std::move(h));
+    }
+  for (const integrity::home& h : homes) {
+    const auto it = high_offsets_.find(std::string_view(h.topic));
+    if (it == high_offsets_.end() || static_cast<std::size_t>(h.partition) >= it->second.size() ||
+        it->second[static_cast<std::size_t>(h.partition)] < 0)
+      continue;
+    integrity::partition_position pos;
+    pos.high = it->second[static_cast<std::size_t>(h.partition)];
+    for (auto r = replayed_.lower_bound(offset_key{h.topic, h.partition, 0});
+         r != replayed_.end() && std::get<0>(*r) == h.topic && std::get<1>(*r) == h.partition; ++r)
+      pos.replayed.push_back(std::get<2>(*r));
+    if (pos.replayed.size() > integrity::max_position_replays)
+      pos.replayed.erase(pos.replayed.begin(),
+                         pos.replayed.end() -
+                             static_cast<std::ptrdiff_t>(integrity::max_position_replays));
+    out.push_back(state_record{h.partition, state_key(h.topic, ""), integrity::encode(pos)});
+    written_high_[h] = pos.high;
+    positions[h] = pos.high;
+  }
+  return out;
+}
+
+std::optional<std::int64_t> detectors::restore_state(const integrity::home& h, std::string_view key,
+                                                     std::string_view value, timestamp_ms now) {
+  if (!book_ || key.size() <= h.topic.size() || !key.starts_with(h.topic) ||
+      key[h.topic.size()] != '\0')
+    return std::nullopt;
+  const std::string_view source = key.substr(h.topic.size() + 1);
+  if (!source.empty()) {
+    if (integrity_->restore_source(source, value, now)) book_->placed(source, h);
+    return std::nullopt;
+  }
+  const auto pos = integrity::decode_position(value);
+  if (!pos || h.partition < 0) return std::nullopt;
+  // Records up to the position were judged by the previous owner and their
+  // effect is in the restored state: read again, they are redeliveries.
+  auto it = high_offsets_.find(std::string_view(h.topic));
+  if (it == high_offsets_.end()) it = high_offsets_.emplace(h.topic, 0).first;
+  auto& highs = it->second;
+  const auto p = static_cast<std::size_t>(h.partition);
+  if (p >= highs.size()) highs.resize(p + 1, -1);
+  highs[p] = std::max(highs[p], pos->high);
+  written_high_[h] = highs[p];
+  for (std::int64_t off : pos->replayed)
+    remember_replay(input_ref{h.topic, h.partition, off});
+  return pos->high;
+}
+
+void detectors::release_partition(const integrity::home& h) {
+  if (!book_) return;
+  for (const std::string& source : book_->release(h))
+    integrity_->forget_source(source);
 }
 
 void detectors::tick(timestamp_ms now) {

@@ -25,7 +25,7 @@ import tempfile
 import time
 
 TOPICS = ["telemetry:32", "telemetry.sanitized:32", "bulwark.dlq:4", "bulwark.quarantine:4",
-          "bulwark.alerts:4", "bulwark.audit:4"]
+          "bulwark.alerts:4", "bulwark.audit:4", "bulwark.integrity.state:32"]
 
 
 class Broker:

@@ -4,6 +4,9 @@
 //
 //   kafka_tool produce BOOTSTRAP TOPIC [PARTITIONS] < lines   (key: "k<line % 97>")
 //   kafka_tool produce-paced BOOTSTRAP TOPIC PARTITIONS RATE < lines (stamps "sent_us")
+//   kafka_tool produce-by-source BOOTSTRAP TOPIC RATE < lines (key: the line's "source";
+//                                                      lines unchanged, so signatures hold;
+//                                                      RATE 0: as fast as possible)
 //   kafka_tool wait BOOTSTRAP TOPIC COUNT TIMEOUT_S           (returns once COUNT exist)
 //   kafka_tool consume BOOTSTRAP TOPIC COUNT TIMEOUT_S        (once COUNT records are read,
 //                                                              stops after 3 s without more
@@ -29,10 +32,24 @@ std::int64_t now_us() {
       .count();
 }
 
-/// `rate` > 0: paces the records (events/s) and stamps each JSON object with
-/// `"sent_us":<wall clock µs>` as its first member, for latency measurements.
-int produce(const std::string& bootstrap, const std::string& topic, int partitions,
-            double rate = 0) {
+/// The value of the first `"source":"…"` member of a line (no escapes in
+/// the test data), or "" when there is none.
+std::string source_of(const std::string& line) {
+  static const std::string tag = "\"source\":\"";
+  const std::size_t at = line.find(tag);
+  if (at == std::string::npos) return {};
+  const std::size_t from = at + tag.size();
+  const std::size_t to = line.find('"', from);
+  return to == std::string::npos ? std::string() : line.substr(from, to - from);
+}
+
+/// `rate` > 0: paces the records (events/s) and, unless `by_source`, stamps
+/// each JSON object with `"sent_us":<wall clock µs>` as its first member, for
+/// latency measurements. `by_source`: each record is keyed by its `source`
+/// (the default partitioner keeps a source on one partition, as
+/// docs/deployment.md asks) and sent unchanged.
+int produce(const std::string& bootstrap, const std::string& topic, int partitions, double rate = 0,
+            bool by_source = false) {
   auto p = kafka::producer::make(
       {{"bootstrap.servers", bootstrap}, {"linger.ms", "20"}}, [](const kafka::delivery& d) {
         if (d.failure) std::fprintf(stderr, "kafka_tool: %s\n", d.failure->message.c_str());
@@ -52,10 +69,10 @@ int produce(const std::string& bootstrap, const std::string& topic, int partitio
       while (std::chrono::steady_clock::now() < due)
         producer.poll(std::chrono::duration_cast<std::chrono::milliseconds>(std::max(
             due - std::chrono::steady_clock::now(), std::chrono::steady_clock::duration::zero())));
-      if (!line.empty() && line[0] == '{')
+      if (!by_source && !line.empty() && line[0] == '{')
         line.insert(1, "\"sent_us\":" + std::to_string(now_us()) + (line.size() > 2 ? "," : ""));
     }
-    const std::string key = "k" + std::to_string(n % 97);
+    const std::string key = by_source ? source_of(line) : "k" + std::to_string(n % 97);
     kafka::outgoing o;
     o.topic = topic;
     o.partition =
@@ -190,6 +207,8 @@ int main(int argc, char** argv) {
     return consume(argv[2], argv[3], std::stol(argv[4]), std::stoi(argv[5]));
   if (mode == "produce-paced" && argc == 6)
     return produce(argv[2], argv[3], std::stoi(argv[4]), std::stod(argv[5]));
+  if (mode == "produce-by-source" && argc == 5)
+    return produce(argv[2], argv[3], 0, std::stod(argv[4]), true);
   if (mode == "produce-special" && argc == 6)
     return produce_special(argv[2], argv[3], argv[4], argv[5]);
   if (mode == "wait" && argc == 6) // returns as soon as COUNT records exist

@@ -507,6 +507,15 @@ TEST(ConfigErrors, ABadTopicNameIsRefused) {
                        "must be non-empty"));
 }
 
+TEST(Config, TheIntegrityStateTopicHasADefaultCanBeRenamedOrTurnedOff) {
+  EXPECT_EQ(options{}.kafka.integrity_state_topic, "bulwark.integrity.state");
+  EXPECT_EQ(loads("kafka:\n  integrity_state_topic: sec.state\n").kafka.integrity_state_topic,
+            "sec.state");
+  EXPECT_EQ(loads("kafka:\n  integrity_state_topic: \"\"\n").kafka.integrity_state_topic, "");
+  EXPECT_TRUE(fails_at("kafka:\n  integrity_state_topic: bulwark.audit\n", 2,
+                       "kafka.integrity_state_topic", "is used twice"));
+}
+
 TEST(ConfigErrors, ATopicUsedForTwoPurposesIsRefusedWhereItWasSet) {
   EXPECT_TRUE(fails_at("kafka:\n  alerts_topic: telemetry\n", 2, "kafka.alerts_topic",
                        "topic \"telemetry\" is used twice: by kafka.inputs[0] and by "
