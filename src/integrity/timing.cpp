@@ -75,23 +75,59 @@ heard_outcome silence_monitor::heard(std::string_view source, timestamp_ms at) {
         sources_.erase(v);
       out.capacity_hit = true;
     }
-    sources_.emplace(std::string(source), state{at, false});
+    const auto placed = sources_.emplace(std::string(source), state{at, false, at}).first;
+    enqueue(placed->first, placed->second);
     return out;
   }
   out.resumed = it->second.silent;
-  it->second.silent = false;
   it->second.last_heard = std::max(it->second.last_heard, at);
+  if (it->second.silent) {
+    // A silent source has no live entry: its next deadline starts now.
+    it->second.silent = false;
+    enqueue(it->first, it->second);
+  }
   return out;
+}
+
+namespace {
+constexpr auto later = [](const auto& a, const auto& b) { return a.at > b.at; };
+} // namespace
+
+void silence_monitor::enqueue(const std::string& name, state& st) {
+  st.queued_at = st.last_heard;
+  queue_.push_back(due{st.last_heard, name});
+  std::push_heap(queue_.begin(), queue_.end(), later);
+  // Entries of evicted or forgotten sources linger until due; a flood of
+  // new names must not grow the queue past the table's own bound.
+  if (queue_.size() > 2 * sources_.size() + 1024) rebuild_queue();
+}
+
+void silence_monitor::rebuild_queue() {
+  queue_.clear();
+  for (auto& [name, st] : sources_) {
+    if (st.silent) continue;
+    st.queued_at = st.last_heard;
+    queue_.push_back(due{st.last_heard, name});
+  }
+  std::make_heap(queue_.begin(), queue_.end(), later);
 }
 
 std::vector<silent_source> silence_monitor::sweep(timestamp_ms reference) {
   std::vector<silent_source> out;
-  for (auto& [name, st] : sources_) {
-    if (st.silent) continue;
+  while (!queue_.empty() && reference - queue_.front().at >= settings_.silence_after) {
+    std::pop_heap(queue_.begin(), queue_.end(), later);
+    due d = std::move(queue_.back());
+    queue_.pop_back();
+    const auto it = sources_.find(d.source);
+    if (it == sources_.end()) continue;
+    state& st = it->second;
+    if (st.silent || st.queued_at != d.at) continue;
     const timestamp_ms quiet = reference - st.last_heard;
     if (quiet >= settings_.silence_after) {
       st.silent = true;
-      out.push_back(silent_source{name, st.last_heard, quiet});
+      out.push_back(silent_source{it->first, st.last_heard, quiet});
+    } else {
+      enqueue(it->first, st); // it spoke since: its deadline moved
     }
   }
   std::sort(out.begin(), out.end(),
@@ -112,7 +148,7 @@ heard_outcome silence_monitor::restore(std::string_view source, timestamp_ms las
   heard_outcome out = heard(source, last_heard); // the cap applies as to a new source
   state& st = sources_.find(source)->second;
   st.last_heard = last_heard;
-  st.silent = silent;
+  st.silent = silent; // a silent source's queue entry is then dropped when it falls due
   return out;
 }
 

@@ -1,7 +1,11 @@
 #include "integrity/timing.hpp"
 
 #include <gtest/gtest.h>
+#include <iterator>
+#include <map>
+#include <random>
 #include <string>
+#include <vector>
 
 namespace bulwark::integrity {
 namespace {
@@ -103,6 +107,79 @@ TEST(Silence, KnownSourcesAreCapped) {
   EXPECT_TRUE(hit);
   EXPECT_TRUE(m.knows("srv-49"));
   EXPECT_FALSE(m.knows("srv-0"));
+}
+
+TEST(Silence, SweepsAgreeWithAPassOverEverySourceUnderRandomTraffic) {
+  // The monitor keeps a queue of deadlines instead of scanning every known
+  // source per sweep; a naive model that scans must report the same sources,
+  // with the same times, through random speech, silences, resumes, restores,
+  // forgets and a cap that evicts.
+  struct naive_state {
+    timestamp_ms last = 0;
+    bool silent = false;
+  };
+  std::mt19937_64 rng(20261127);
+  for (int round = 0; round < 20; ++round) {
+    const std::size_t cap = 40;
+    silence_monitor m(silence_settings{5 * minute, cap});
+    std::map<std::string, naive_state> model;
+    timestamp_ms now = t0;
+    for (int step = 0; step < 3000; ++step) {
+      now += static_cast<timestamp_ms>(rng() % 20'000);
+      const std::string name = "srv-" + std::to_string(rng() % 60);
+      const unsigned op = static_cast<unsigned>(rng() % 100);
+      if (op < 70) {
+        const timestamp_ms at = now - static_cast<timestamp_ms>(rng() % 30'000);
+        const heard_outcome h = m.heard(name, at);
+        auto it = model.find(name);
+        if (it == model.end()) {
+          if (h.capacity_hit) // mirror the eviction: keep what the monitor kept
+            for (auto k = model.begin(); k != model.end();)
+              k = m.knows(k->first) ? std::next(k) : model.erase(k);
+          model[name] = naive_state{at, false};
+        } else {
+          EXPECT_EQ(h.resumed, it->second.silent);
+          it->second.silent = false;
+          it->second.last = std::max(it->second.last, at);
+        }
+      } else if (op < 95) {
+        std::vector<silent_source> want;
+        for (auto& [n, st] : model)
+          if (!st.silent && now - st.last >= 5 * minute) {
+            st.silent = true;
+            want.push_back({n, st.last, now - st.last});
+          }
+        const auto got = m.sweep(now);
+        ASSERT_EQ(got.size(), want.size()) << "round " << round << " step " << step;
+        for (std::size_t i = 0; i < got.size(); ++i) {
+          EXPECT_EQ(got[i].source, want[i].source);
+          EXPECT_EQ(got[i].last_heard, want[i].last_heard);
+          EXPECT_EQ(got[i].silent_for, want[i].silent_for);
+        }
+      } else if (op < 98) {
+        m.forget(name);
+        model.erase(name);
+      } else {
+        const bool silent = rng() % 2 == 0;
+        const timestamp_ms at = now - static_cast<timestamp_ms>(rng() % (10 * minute));
+        const heard_outcome h = m.restore(name, at, silent);
+        if (h.capacity_hit)
+          for (auto k = model.begin(); k != model.end();)
+            k = m.knows(k->first) ? std::next(k) : model.erase(k);
+        model[name] = naive_state{at, silent};
+      }
+      ASSERT_EQ(m.size(), model.size());
+    }
+  }
+}
+
+TEST(Silence, TheDeadlineQueueStaysBoundedUnderAFloodOfNewNames) {
+  silence_monitor m(silence_settings{5 * minute, 100});
+  for (int i = 0; i < 200'000; ++i) {
+    m.heard("flood-" + std::to_string(i), t0 + i);
+    ASSERT_LE(m.queued(), 2 * m.size() + 1024);
+  }
+  EXPECT_LE(m.size(), 100U);
 }
 
 } // namespace
