@@ -53,6 +53,15 @@ public:
   std::uint32_t u32() { return static_cast<std::uint32_t>(fixed(4)); }
   std::uint64_t u64() { return fixed(8); }
   std::int64_t i64() { return static_cast<std::int64_t>(fixed(8)); }
+  /// A time in ms since the epoch. The blob comes from a topic others could
+  /// write: a time beyond ±2^47 ms (±4,000 years) is refused, so that the
+  /// checker's differences of two times can never overflow.
+  std::int64_t time() {
+    const std::int64_t t = i64();
+    constexpr std::int64_t bound = std::int64_t{1} << 47;
+    if (t < -bound || t > bound) return fail<std::int64_t>();
+    return t;
+  }
   std::string text(std::size_t max) {
     const std::uint32_t n = u32();
     if (bad_ || n > max || n > left()) return fail<std::string>();
@@ -155,13 +164,13 @@ std::optional<source_snapshot> decode(std::string_view bytes) {
   if ((flags & ~0x1FU) != 0) return std::nullopt;
   source_snapshot s;
   s.source = r.text(max_snapshot_name);
-  s.saved_at = r.i64();
+  s.saved_at = r.time();
   s.current_epoch = r.text(max_snapshot_name);
-  if ((flags & has_newest) != 0) s.newest_time = r.i64();
-  if ((flags & has_heard) != 0) s.last_heard = r.i64();
+  if ((flags & has_newest) != 0) s.newest_time = r.time();
+  if ((flags & has_heard) != 0) s.last_heard = r.time();
   s.silent = (flags & is_silent) != 0;
   s.wall_clock_basis = (flags & wall_clock) != 0;
-  if ((flags & has_untrusted) != 0) s.untrusted_until = r.i64();
+  if ((flags & has_untrusted) != 0) s.untrusted_until = r.time();
   const std::uint32_t n = r.u32();
   if (r.bad() || s.source.empty() || n > max_snapshot_streams) return std::nullopt;
   if (s.silent && !s.last_heard) return std::nullopt;
@@ -173,7 +182,7 @@ std::optional<source_snapshot> decode(std::string_view bytes) {
     st.epoch = r.text(max_snapshot_name);
     st.head = r.u64();
     st.next_unjudged = r.u64();
-    if ((sf & stream_has_newest) != 0) st.newest_time = r.i64();
+    if ((sf & stream_has_newest) != 0) st.newest_time = r.time();
     if ((sf & stream_has_run) != 0) {
       const std::uint64_t a = r.u64();
       st.open_run.emplace(a, r.u64());
