@@ -517,14 +517,15 @@ void consumer::close() {
 
 // ---------------------------------------------------------------- read the end
 
-result<std::optional<std::string>> read_last_record(const properties& props,
-                                                    const std::string& topic,
-                                                    std::int32_t partition,
-                                                    std::chrono::milliseconds wait) {
-  // Assigned, not subscribed: no group membership, no rebalance, nothing
-  // committed (librdkafka still wants a group.id for a consumer handle).
+namespace {
+
+/// A consumer that is assigned partitions, never subscribed: no group
+/// membership, no rebalance, nothing committed (librdkafka still wants a
+/// group.id for a consumer handle); partition ends are reported.
+result<std::unique_ptr<rd_kafka_s, client_deleter>>
+make_reader(const properties& props, const char* group, const char* what) {
   properties p = props;
-  p["group.id"] = "bulwark-read-last";
+  p["group.id"] = group;
   const properties defaults{{"enable.auto.commit", "false"},
                             {"enable.auto.offset.store", "false"},
                             {"enable.partition.eof", "true"}};
@@ -535,10 +536,23 @@ result<std::optional<std::string>> read_last_record(const properties& props,
   rd_kafka_conf_set(c.get(), "enable.auto.commit", "false", reason, sizeof reason);
   rd_kafka_conf_set(c.get(), "enable.partition.eof", "true", reason, sizeof reason);
   rd_kafka_t* raw = rd_kafka_new(RD_KAFKA_CONSUMER, c.get(), reason, sizeof reason);
-  if (raw == nullptr) return error{std::string("consumer: ") + reason};
+  if (raw == nullptr) return error{std::string(what) + ": " + reason};
   (void)c.release();
   std::unique_ptr<rd_kafka_s, client_deleter> rk(raw);
   rd_kafka_poll_set_consumer(raw);
+  return rk;
+}
+
+} // namespace
+
+result<std::optional<std::string>> read_last_record(const properties& props,
+                                                    const std::string& topic,
+                                                    std::int32_t partition,
+                                                    std::chrono::milliseconds wait) {
+  auto made = make_reader(props, "bulwark-read-last", "consumer");
+  if (auto* e = std::get_if<error>(&made)) return *e;
+  std::unique_ptr<rd_kafka_s, client_deleter> rk = std::move(std::get<0>(made));
+  rd_kafka_t* raw = rk.get();
   const auto finish = [raw] {
     rd_kafka_assign(raw, nullptr);
     rd_kafka_consumer_close(raw);
@@ -592,22 +606,10 @@ read_compacted(const properties& props, const std::string& topic,
   using out_type = std::map<std::int32_t, std::map<std::string, std::string>>;
   // Assigned, not subscribed, like read_last_record: no group to join (a
   // rebalance callback must not wait for one), nothing committed.
-  properties p = props;
-  p["group.id"] = "bulwark-read-compacted";
-  const properties defaults{{"enable.auto.commit", "false"},
-                            {"enable.auto.offset.store", "false"},
-                            {"enable.partition.eof", "true"}};
-  auto conf = make_conf(defaults, p);
-  if (auto* e = std::get_if<error>(&conf)) return *e;
-  conf_ptr c = std::move(std::get<conf_ptr>(conf));
-  char reason[512];
-  rd_kafka_conf_set(c.get(), "enable.auto.commit", "false", reason, sizeof reason);
-  rd_kafka_conf_set(c.get(), "enable.partition.eof", "true", reason, sizeof reason);
-  rd_kafka_t* raw = rd_kafka_new(RD_KAFKA_CONSUMER, c.get(), reason, sizeof reason);
-  if (raw == nullptr) return error{std::string("compacted-topic reader: ") + reason};
-  (void)c.release();
-  std::unique_ptr<rd_kafka_s, client_deleter> rk(raw);
-  rd_kafka_poll_set_consumer(raw);
+  auto made = make_reader(props, "bulwark-read-compacted", "compacted-topic reader");
+  if (auto* e = std::get_if<error>(&made)) return *e;
+  std::unique_ptr<rd_kafka_s, client_deleter> rk = std::move(std::get<0>(made));
+  rd_kafka_t* raw = rk.get();
   const auto finish = [raw] {
     rd_kafka_assign(raw, nullptr);
     rd_kafka_consumer_close(raw);
