@@ -14,8 +14,9 @@ With the changelog (kafka.integrity_state_topic) the run must show:
   - every input in an output, none in two kinds of output (duplicates only
     from what the killed instance had not committed).
 The control run, the same stream and moves with the changelog off
-(integrity_state_topic: ""), must show false alerts: otherwise this test
-could not tell a working restore from a broken one.
+(integrity_state_topic: ""), must show false alerts or miss planted replays
+(which of the two depends on where the assignor moves each partition):
+otherwise this test could not tell a working restore from a broken one.
 
 usage: integrity_state.py --bulwark BIN --tool KAFKA_TOOL [--only on|control] [--broker BIN]
 """
@@ -271,10 +272,15 @@ def judge_control(by_kind, replayed, outputs):
     dups = sum(len(o) for o in outputs.values()) - len(outputs) - len(replayed)
     print(f"control: false alerts {false_alerts}; replays missed {len(missed)} of {len(replayed)}; "
           f"duplicates {dups}", flush=True)
-    if not false_alerts:
-        print("FAIL: the control run (no changelog) shows no false alert: the moves in this test "
-              "do not exercise what the changelog fixes", flush=True)
-        return ["control without false alerts"]
+    # Which instance holds a partition after each move is the assignor's
+    # choice, so which of the two failures shows varies from run to run; a run
+    # without either would mean the moves did not exercise the changelog.
+    if not false_alerts and not missed:
+        print("FAIL: the control run (no changelog) shows no false alert and misses no replay: "
+              "the moves in this test do not exercise what the changelog fixes", flush=True)
+        return ["control without false alerts or missed replays"]
+    print("ok: the control run (no changelog) fails where the changelog run does not "
+          f"({len(false_alerts)} kind(s) of false alert, {len(missed)} replay(s) missed)", flush=True)
     return []
 
 
