@@ -12,6 +12,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <limits>
 #include <map>
 #include <set>
@@ -26,6 +27,7 @@ constexpr std::size_t cusum_detector = std::numeric_limits<std::size_t>::max();
 constexpr double vanish_min_expected = 5;
 constexpr std::string_view reference_format = "bulwark.drift.reference";
 constexpr std::string_view panes_format = "bulwark.drift.panes";
+constexpr std::string_view key_format = "bulwark.drift.key";
 
 std::int64_t floor_div(std::int64_t a, std::int64_t b) noexcept {
   std::int64_t q = a / b;
@@ -264,7 +266,7 @@ struct monitor::impl {
   }
 
   /// Sets up the rings of a frozen feature whose monitoring starts at `from`.
-  void activate(feature_state& fs, std::int64_t from) {
+  void activate(feature_state& fs, std::int64_t from) const {
     const std::size_t slots = fs.ref->slots();
     fs.monitor_from = from;
     fs.open.assign(static_cast<std::size_t>(ring_size), pane(slots));
@@ -464,6 +466,9 @@ struct monitor::impl {
       it = keys.emplace(std::string(key), new_key(key, model, true)).first;
     }
     key_state& ks = it->second;
+    // A key handed over from a monitor that had closed this window already
+    // (import_key): late there, late here.
+    if (ks.next_close != unset && p < ks.next_close) return counted(observe_result::late);
     if (ks.first_pane == unset) first_event(ks, p);
     if (ks.count_from != unset && p >= ks.count_from) start_counting(ks);
     if (ks.learn_until != unset && p >= ks.learn_until) freeze_learning(ks, t);
@@ -1188,6 +1193,451 @@ struct monitor::impl {
     return std::nullopt;
   }
 
+  // --- hand-over of one key (export_key / import_key) -------------------------
+
+  /// The settings that shape a key's state: snapshots pass only between
+  /// monitors that agree on them.
+  std::string shape_digest() const {
+    json_writer w;
+    w.begin_object();
+    w.key("window_ms").value(std::int64_t{cfg.window_ms});
+    w.key("reference_windows").value(std::uint64_t{cfg.reference_windows});
+    w.key("lateness_ms").value(std::int64_t{cfg.allowed_lateness_ms});
+    w.key("future").value(std::uint64_t{cfg.max_future_windows});
+    w.key("bins").value(std::uint64_t{cfg.numeric_bins});
+    w.key("categories").value(std::uint64_t{cfg.max_categories});
+    w.key("sample").value(std::uint64_t{cfg.reference_sample});
+    w.key("features").begin_array();
+    for (const auto& f : cfg.features)
+      w.begin_array().value(f.path).value(to_string(f.type)).end_array();
+    w.end_array();
+    w.key("scales").begin_array();
+    for (const auto& sc : cfg.scales)
+      w.begin_array().value(std::uint64_t{sc.windows}).value(std::uint64_t{sc.step}).end_array();
+    w.end_array();
+    w.end_object();
+    return crypto::to_hex(crypto::sha256(w.str())).substr(0, 16);
+  }
+
+  using ref_writer = std::function<std::string(std::uint64_t)>;
+  using ref_reader = std::function<std::optional<std::uint64_t>(std::string_view)>;
+
+  static void write_index(json_writer& w, std::string_view name, std::int64_t v) {
+    w.key(name);
+    if (v == unset)
+      w.null();
+    else
+      w.value(v);
+  }
+
+  /// A pane with the event its last_ref names, as text.
+  static void write_held_pane(json_writer& w, const pane& p, const ref_writer& ref_text) {
+    w.begin_object();
+    w.key("state");
+    write_pane(w, p);
+    if (!p.empty()) w.key("ref").value(ref_text(p.last_ref));
+    w.end_object();
+  }
+
+  static void write_side(json_writer& w, std::string_view name, const cusum_side& s) {
+    w.key(name).begin_object();
+    w.key("s").value(s.s);
+    w.key("onset").value(s.onset);
+    w.key("run_n").value(s.run_n);
+    w.key("run_sum").value(s.run_sum);
+    w.key("run_panes").value(std::uint64_t{s.run_panes});
+    w.end_object();
+  }
+
+  void write_feature(json_writer& w, const feature_state& fs, const ref_writer& ref_text) const {
+    w.begin_object();
+    w.key("phase").value(fs.state == phase::frozen     ? "frozen"
+                         : fs.state == phase::learning ? "learning"
+                                                       : "idle");
+    if (fs.state == phase::learning) {
+      w.key("learner").begin_object();
+      if (fs.numeric) fs.numeric->write_state(w);
+      if (fs.categorical) fs.categorical->write_state(w);
+      w.end_object();
+    }
+    if (fs.state != phase::frozen) {
+      w.end_object();
+      return;
+    }
+    w.key("reference").begin_object();
+    write_reference(w, *fs.ref);
+    w.end_object();
+    w.key("digest").value(fs.digest);
+    write_index(w, "monitor_from", fs.monitor_from);
+    if (fs.monitor_from != unset) {
+      w.key("open").begin_array();
+      for (std::size_t i = 0; i < fs.open.size(); ++i) {
+        if (fs.open_index[i] == unset) continue;
+        w.begin_object();
+        w.key("pane").value(fs.open_index[i]);
+        w.key("data");
+        write_held_pane(w, fs.open[i], ref_text);
+        w.end_object();
+      }
+      w.end_array();
+      w.key("previous");
+      write_held_pane(w, fs.previous, ref_text);
+      w.key("has_previous").value(fs.has_previous);
+      w.key("window_verdict").value(fs.window_verdict);
+      w.key("cusum_verdict").value(fs.cusum_verdict);
+      w.key("in_alarm").value(fs.in_alarm);
+      w.key("scales").begin_array();
+      for (const auto& sc : fs.scales) {
+        w.begin_object();
+        w.key("head").value(static_cast<std::uint64_t>(sc.head));
+        w.key("filled").value(static_cast<std::uint64_t>(sc.filled));
+        w.key("partial_complete").value(sc.partial_complete);
+        w.key("verdict").value(sc.verdict);
+        w.key("partial");
+        write_held_pane(w, sc.partial, ref_text);
+        w.key("ring").begin_array();
+        for (const auto& b : sc.ring)
+          write_held_pane(w, b, ref_text);
+        w.end_array();
+        w.end_object();
+      }
+      w.end_array();
+      write_side(w, "up", fs.up);
+      write_side(w, "down", fs.down);
+      write_index(w, "last_alert_pane", fs.last_alert_pane);
+      w.key("last_level").value(static_cast<std::uint64_t>(fs.last_level));
+      w.key("windows").value(fs.windows);
+      write_index(w, "last_window_pane", fs.last_window_pane);
+      w.key("last").begin_object();
+      w.key("n").value(fs.last.n);
+      w.key("psi").value(fs.last.psi);
+      w.key("js").value(fs.last.js);
+      w.key("wasserstein_u").value(fs.last.wasserstein_u);
+      w.key("u_shift").value(fs.last.u_shift);
+      w.end_object();
+    }
+    w.end_object();
+  }
+
+  std::string write_key(const key_state& ks, const ref_writer& ref_text) const {
+    json_writer w;
+    w.begin_object();
+    w.key("format").value(key_format);
+    w.key("version").value(1);
+    w.key("shape").value(shape_digest());
+    w.key("key").value(ks.key);
+    w.key("model").value(ks.model);
+    write_index(w, "closed_before", closed_before);
+    write_index(w, "first_pane", ks.first_pane);
+    write_index(w, "learn_until", ks.learn_until);
+    write_index(w, "count_from", ks.count_from);
+    write_index(w, "last_pane", ks.last_pane);
+    write_index(w, "next_close", ks.next_close);
+    w.key("loaded").value(ks.loaded);
+    w.key("features").begin_array();
+    for (const auto& fs : ks.features)
+      write_feature(w, fs, ref_text);
+    w.end_array();
+    w.end_object();
+    return w.take();
+  }
+
+  /// The largest pane index a snapshot may name: its start in milliseconds
+  /// stays within ±2^47 (about ±4,400 years), so no time arithmetic on it
+  /// can overflow.
+  std::int64_t pane_limit() const noexcept {
+    return (std::int64_t{1} << 47) / std::max<std::int64_t>(1, cfg.window_ms);
+  }
+
+  /// A pane index or unset (null); nothing when malformed or out of range.
+  std::optional<std::int64_t> read_index(const json::value& obj, std::string_view name) const {
+    const auto* v = obj.find(name);
+    if (v == nullptr) return std::nullopt;
+    if (v->is_null()) return unset;
+    const auto i = v->as_i64();
+    if (!i || *i > pane_limit() || *i < -pane_limit()) return std::nullopt;
+    return *i;
+  }
+
+  static std::optional<bool> read_flag(const json::value& obj, std::string_view name) {
+    const auto* v = obj.find(name);
+    if (v == nullptr || v->type != json::value::kind::boolean) return std::nullopt;
+    return v->flag;
+  }
+
+  static std::optional<double> read_real(const json::value& obj, std::string_view name) {
+    const auto* v = obj.find(name);
+    if (v == nullptr) return std::nullopt;
+    if (v->is_null()) return std::numeric_limits<double>::quiet_NaN();
+    return v->as_double();
+  }
+
+  std::variant<pane, error> read_held_pane(const json::value* v, std::size_t slots,
+                                           const ref_reader& ref_id) const {
+    const auto bad = [](std::string why) { return error{"drift key: " + std::move(why)}; };
+    if (v == nullptr || !v->is_object()) return bad("a pane is missing");
+    const auto* st = v->find("state");
+    if (st == nullptr) return bad("a pane is missing");
+    auto p = read_pane(*st, slots);
+    if (auto* e = std::get_if<error>(&p)) return *e;
+    pane& out = std::get<pane>(p);
+    if (!out.empty()) {
+      const auto* r = v->find("ref");
+      if (r == nullptr || !r->is_string()) return bad("a pane without the event it ends with");
+      const auto id = ref_id(r->text);
+      if (!id) return bad("a pane names an event this side cannot refer to");
+      out.last_ref = *id;
+      if (out.last_time > pane_limit() * cfg.window_ms ||
+          out.last_time < -pane_limit() * cfg.window_ms)
+        return bad("an event time out of range");
+    }
+    return p;
+  }
+
+  std::optional<error> read_side(const json::value& obj, std::string_view name,
+                                 cusum_side& side) const {
+    const auto bad = [&](std::string why) {
+      return error{"drift key: " + std::string(name) + ": " + std::move(why)};
+    };
+    const auto* v = obj.find(name);
+    if (v == nullptr || !v->is_object()) return bad("missing");
+    const auto s = read_real(*v, "s");
+    const auto onset = v->find("onset");
+    const auto* run_n = v->find("run_n");
+    const auto* run_sum = v->find("run_sum");
+    const auto* run_panes = v->find("run_panes");
+    if (!s || !std::isfinite(*s) || *s < 0 || onset == nullptr || !onset->as_i64() ||
+        *onset->as_i64() > pane_limit() || *onset->as_i64() < -pane_limit() || run_n == nullptr ||
+        !run_n->as_u64() || run_sum == nullptr || !run_sum->as_u64() || run_panes == nullptr ||
+        !run_panes->as_u64() || *run_panes->as_u64() > std::numeric_limits<std::uint32_t>::max() ||
+        *run_sum->as_u64() / u_scale > *run_n->as_u64())
+      return bad("malformed");
+    side.s = std::min(*s, 2 * cal.cusum_threshold); // the cap update_cusum keeps
+    side.onset = *onset->as_i64();
+    side.run_n = *run_n->as_u64();
+    side.run_sum = *run_sum->as_u64();
+    side.run_panes = static_cast<std::uint32_t>(*run_panes->as_u64());
+    return std::nullopt;
+  }
+
+  std::optional<error> read_feature(const json::value& v, const key_state& ks, std::size_t f,
+                                    feature_state& fs, const ref_reader& ref_id) const {
+    const auto bad = [&](std::string why) {
+      return error{"drift key: feature " + cfg.features[f].path + ": " + std::move(why)};
+    };
+    if (!v.is_object()) return bad("not an object");
+    const auto* ph = v.find("phase");
+    if (ph == nullptr || !ph->is_string()) return bad("phase missing");
+    const bool numeric = cfg.features[f].type == feature_type::numeric;
+    if (ph->text == "idle") {
+      fs = feature_state{};
+      return std::nullopt;
+    }
+    if (ph->text == "learning") {
+      const auto* l = v.find("learner");
+      if (l == nullptr || !l->is_object()) return bad("learner missing");
+      feature_state learning;
+      learning.state = phase::learning;
+      if (numeric) {
+        learning.numeric = std::make_unique<numeric_learner>(cfg.reference_sample, fnv1a(ks.key, f),
+                                                             cfg.numeric_bins);
+        if (auto e = learning.numeric->read_state(*l)) return bad(e->message);
+      } else {
+        learning.categorical = std::make_unique<categorical_learner>(cfg.max_categories);
+        if (auto e = learning.categorical->read_state(*l)) return bad(e->message);
+      }
+      fs = std::move(learning);
+      return std::nullopt;
+    }
+    if (ph->text != "frozen") return bad("unknown phase");
+    const auto* r = v.find("reference");
+    if (r == nullptr) return bad("reference missing");
+    auto ref = read_reference(*r, cfg.features[f].type, cfg.max_categories);
+    if (auto* e = std::get_if<error>(&ref)) return bad(e->message);
+    if (numeric && std::get<reference>(ref).inner() > cfg.numeric_bins)
+      return bad("more bins than configured");
+    feature_state out;
+    out.ref = std::make_shared<const reference>(std::move(std::get<reference>(ref)));
+    out.digest = reference_digest(*out.ref);
+    out.state = phase::frozen;
+    if (const auto* d = v.find("digest"); d == nullptr || !d->is_string() || d->text != out.digest)
+      return bad("the reference does not match its digest");
+    const auto from = read_index(v, "monitor_from");
+    if (!from) return bad("monitor_from missing");
+    if (*from == unset) {
+      fs = std::move(out);
+      return std::nullopt;
+    }
+    const std::size_t slots = out.ref->slots();
+    activate(out, *from);
+    const auto* open = v.find("open");
+    if (open == nullptr || !open->is_array() ||
+        open->items.size() > static_cast<std::size_t>(ring_size))
+      return bad("open panes missing or too many");
+    for (const auto& o : open->items) {
+      const auto p = read_index(o, "pane");
+      if (!p || *p == unset || *p < *from) return bad("an open pane without a valid index");
+      auto data = read_held_pane(o.find("data"), slots, ref_id);
+      if (auto* e = std::get_if<error>(&data)) return bad(e->message);
+      const auto idx = static_cast<std::size_t>(positive_mod(*p, ring_size));
+      if (out.open_index[idx] != unset) return bad("two open panes share a ring slot");
+      out.open_index[idx] = *p;
+      out.open[idx] = std::move(std::get<pane>(data));
+    }
+    auto previous = read_held_pane(v.find("previous"), slots, ref_id);
+    if (auto* e = std::get_if<error>(&previous)) return bad(e->message);
+    out.previous = std::move(std::get<pane>(previous));
+    const auto has_previous = read_flag(v, "has_previous");
+    const auto window_verdict = read_flag(v, "window_verdict");
+    const auto cusum_verdict = read_flag(v, "cusum_verdict");
+    const auto in_alarm = read_flag(v, "in_alarm");
+    if (!has_previous || !window_verdict || !cusum_verdict || !in_alarm)
+      return bad("verdicts missing");
+    out.has_previous = *has_previous;
+    out.window_verdict = *window_verdict;
+    out.cusum_verdict = *cusum_verdict;
+    out.in_alarm = *in_alarm;
+    const auto* scales = v.find("scales");
+    if (scales == nullptr || !scales->is_array() || scales->items.size() != out.scales.size())
+      return bad("scales do not match the configured ones");
+    for (std::size_t si = 0; si < out.scales.size(); ++si) {
+      const auto& sv = scales->items[si];
+      scale_state& sc = out.scales[si];
+      const auto* head = sv.find("head");
+      const auto* filled = sv.find("filled");
+      const auto complete = read_flag(sv, "partial_complete");
+      const auto verdict = read_flag(sv, "verdict");
+      const auto* ring = sv.find("ring");
+      if (head == nullptr || !head->as_u64() || *head->as_u64() >= sc.ring.size() ||
+          filled == nullptr || !filled->as_u64() || *filled->as_u64() > sc.ring.size() ||
+          !complete || !verdict || ring == nullptr || !ring->is_array() ||
+          ring->items.size() != sc.ring.size())
+        return bad("a scale ring is malformed");
+      sc.head = static_cast<std::size_t>(*head->as_u64());
+      sc.filled = static_cast<std::size_t>(*filled->as_u64());
+      sc.partial_complete = *complete;
+      sc.verdict = *verdict;
+      auto partial = read_held_pane(sv.find("partial"), slots, ref_id);
+      if (auto* e = std::get_if<error>(&partial)) return bad(e->message);
+      sc.partial = std::move(std::get<pane>(partial));
+      for (std::size_t b = 0; b < sc.ring.size(); ++b) {
+        auto block = read_held_pane(&ring->items[b], slots, ref_id);
+        if (auto* e = std::get_if<error>(&block)) return bad(e->message);
+        sc.ring[b] = std::move(std::get<pane>(block));
+      }
+    }
+    if (auto e = read_side(v, "up", out.up)) return bad(e->message);
+    if (auto e = read_side(v, "down", out.down)) return bad(e->message);
+    const auto last_alert = read_index(v, "last_alert_pane");
+    const auto last_window = read_index(v, "last_window_pane");
+    const auto* level = v.find("last_level");
+    const auto* windows = v.find("windows");
+    const auto* last = v.find("last");
+    if (!last_alert || !last_window || level == nullptr || !level->as_u64() ||
+        *level->as_u64() > static_cast<std::uint64_t>(severity::critical) || windows == nullptr ||
+        !windows->as_u64() || last == nullptr || !last->is_object())
+      return bad("alarm state missing");
+    out.last_alert_pane = *last_alert;
+    out.last_window_pane = *last_window;
+    out.last_level = static_cast<severity>(*level->as_u64());
+    out.windows = *windows->as_u64();
+    const auto* n = last->find("n");
+    const auto psi = read_real(*last, "psi"), js = read_real(*last, "js"),
+               wu = read_real(*last, "wasserstein_u"), us = read_real(*last, "u_shift");
+    if (n == nullptr || !n->as_u64() || !psi || !js || !wu || !us)
+      return bad("the last window's statistics are missing");
+    out.last.n = *n->as_u64();
+    out.last.psi = *psi;
+    out.last.js = *js;
+    out.last.wasserstein_u = *wu;
+    out.last.u_shift = *us;
+    fs = std::move(out);
+    return std::nullopt;
+  }
+
+  std::optional<error> import_key(std::string_view text, const ref_reader& ref_id) {
+    auto parsed = json::parse(text);
+    if (auto* e = std::get_if<std::string>(&parsed)) return error{"drift key: " + *e};
+    const auto& root = std::get<json::value>(parsed);
+    const auto bad = [](std::string why) { return error{"drift key: " + std::move(why)}; };
+    const auto* fmt = root.find("format");
+    if (fmt == nullptr || !fmt->is_string() || fmt->text != key_format)
+      return bad("format must be \"bulwark.drift.key\"");
+    if (const auto* v = root.find("version"); v == nullptr || v->as_u64() != std::uint64_t{1})
+      return bad("unsupported version");
+    if (const auto* sh = root.find("shape");
+        sh == nullptr || !sh->is_string() || sh->text != shape_digest())
+      return bad("written under different drift settings (window, features, bins, sample, "
+                 "categories, scales, lateness or future windows)");
+    const auto* key = root.find("key");
+    const auto* model = root.find("model");
+    if (key == nullptr || !key->is_string() || key->text.size() > max_key_bytes ||
+        model == nullptr || !model->is_string() || model->text.size() > max_model_bytes)
+      return bad("key and model must be strings of at most 512 and 128 bytes");
+    key_state ks;
+    ks.key = key->text;
+    ks.model = model->text;
+    const auto their_closed = read_index(root, "closed_before");
+    const auto first = read_index(root, "first_pane");
+    const auto learn_until = read_index(root, "learn_until");
+    const auto count_from = read_index(root, "count_from");
+    const auto last_pane = read_index(root, "last_pane");
+    const auto next_close = read_index(root, "next_close");
+    const auto loaded_flag = read_flag(root, "loaded");
+    if (!their_closed || !first || !learn_until || !count_from || !last_pane || !next_close ||
+        !loaded_flag)
+      return bad("pane indices missing or out of range");
+    ks.first_pane = *first;
+    ks.learn_until = *learn_until;
+    ks.count_from = *count_from;
+    ks.last_pane = *last_pane;
+    ks.next_close = *next_close;
+    ks.loaded = *loaded_flag;
+    if ((ks.first_pane == unset) != (ks.next_close == unset))
+      return bad("a key seen has a close horizon, and only such a key");
+    const auto* feats = root.find("features");
+    if (feats == nullptr || !feats->is_array() || feats->items.size() != cfg.features.size())
+      return bad("features do not match the configured ones");
+    ks.features.resize(cfg.features.size());
+    for (std::size_t f = 0; f < cfg.features.size(); ++f)
+      if (auto e = read_feature(feats->items[f], ks, f, ks.features[f], ref_id)) return e;
+    for (const auto& fs : ks.features)
+      if (fs.state == phase::frozen && fs.monitor_from != unset && ks.next_close == unset)
+        return bad("a monitored feature of a key never seen");
+
+    auto it = keys.find(ks.key);
+    if (it == keys.end() && keys.size() >= cfg.max_keys) return bad("max_keys reached");
+
+    // From here on the snapshot is accepted.
+    if (closed_before == unset) closed_before = *their_closed;
+    if (it != keys.end()) {
+      for (const auto& fs : it->second.features)
+        if (fs.state == phase::frozen) count.discarded_by_replacement += open_values(fs);
+      it->second = std::move(ks);
+    } else {
+      it = keys.emplace(ks.key, std::move(ks)).first;
+    }
+    key_state& held = it->second;
+    if (closed_before != unset) {
+      // Panes this monitor cannot hold in its ring yet.
+      for (auto& fs : held.features)
+        for (std::size_t i = 0; i < fs.open_index.size(); ++i)
+          if (fs.open_index[i] != unset && fs.open_index[i] >= closed_before + ring_size) {
+            count.merged_late += fs.open[i].total();
+            fs.open[i].clear();
+            fs.open_index[i] = unset;
+          }
+      // Windows closed here already are closed for this key too.
+      if (held.next_close != unset && held.next_close < closed_before)
+        close_key(held, closed_before);
+    }
+    for (const auto& fs : held.features)
+      for (const std::int64_t p : fs.open_index)
+        if (p != unset) max_pane = std::max(max_pane, p);
+    if (held.last_pane != unset) max_pane = std::max(max_pane, held.last_pane);
+    return std::nullopt;
+  }
+
   // --- accounting -----------------------------------------------------------
 
   static std::size_t reference_bytes(const reference& r) {
@@ -1289,6 +1739,39 @@ std::string monitor::take_panes() {
 
 std::optional<error> monitor::merge_panes(std::string_view text) {
   return impl_->merge_panes(text);
+}
+
+std::vector<std::string> monitor::tracked_keys() const {
+  std::vector<std::string> out;
+  out.reserve(impl_->keys.size());
+  for (const auto& [k, ks] : impl_->keys)
+    out.push_back(k);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::optional<std::string>
+monitor::export_key(std::string_view key,
+                    const std::function<std::string(std::uint64_t)>& ref_text) const {
+  std::string scratch;
+  const auto it = impl_->keys.find(bounded(key, max_key_bytes, scratch));
+  if (it == impl_->keys.end()) return std::nullopt;
+  return impl_->write_key(it->second, ref_text);
+}
+
+std::optional<error>
+monitor::import_key(std::string_view text,
+                    const std::function<std::optional<std::uint64_t>(std::string_view)>& ref_id) {
+  return impl_->import_key(text, ref_id);
+}
+
+bool monitor::release_key(std::string_view key) {
+  std::string scratch;
+  const auto it = impl_->keys.find(bounded(key, max_key_bytes, scratch));
+  if (it == impl_->keys.end()) return false;
+  impl_->keys.erase(it);
+  if (impl_->keys.size() < impl_->cfg.max_keys) impl_->capacity_alerted = false;
+  return true;
 }
 
 const counters& monitor::stats() const noexcept {

@@ -193,6 +193,37 @@ public:
   /// whose window closed here already are counted in merged_late.
   std::optional<error> merge_panes(std::string_view text);
 
+  /// The keys tracked now, sorted.
+  std::vector<std::string> tracked_keys() const;
+
+  /// Everything this monitor holds for `key` — references, learning state,
+  /// open panes, longer-scale rings, CUSUMs, alarm and repeat state — as one
+  /// JSON object (format "bulwark.drift.key"), so that another monitor with
+  /// the same settings carries on with the key exactly where this one stood
+  /// (the hand-over when another instance becomes the key's owner). Nothing
+  /// when the key is not tracked. `ref_text` turns the ref ids the state
+  /// holds (the last event of each pane) into text that names the same event
+  /// on the other side.
+  std::optional<std::string>
+  export_key(std::string_view key, const std::function<std::string(std::uint64_t)>& ref_text) const;
+
+  /// Takes over a key written by export_key() on a monitor with the same
+  /// window, features, bins, sample, categories, scales, lateness and future
+  /// windows, replacing any state of that key here. A fresh monitor adopts
+  /// the exporter's closed-window horizon; windows this monitor closed
+  /// already are closed for the key at once (their alerts come with the next
+  /// advance()), and open panes beyond this monitor's horizon are counted in
+  /// counters.merged_late. `ref_id` maps the texts back to this side's ref
+  /// ids. On error (a malformed or foreign snapshot, or a new key beyond
+  /// max_keys) nothing changes.
+  std::optional<error>
+  import_key(std::string_view text,
+             const std::function<std::optional<std::uint64_t>(std::string_view)>& ref_id);
+
+  /// Drops `key` and its state without an audit record: it was handed over
+  /// (export_key) to the monitor that owns it now. False when not tracked.
+  bool release_key(std::string_view key);
+
   /// What happened to every observed event so far.
   const counters& stats() const noexcept;
   /// The significance levels and CUSUM threshold derived from the budget.

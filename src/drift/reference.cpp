@@ -219,6 +219,87 @@ std::size_t numeric_learner::bytes() const noexcept {
   return b;
 }
 
+namespace {
+
+/// A learner's frozen first stage and second-stage counts, if it has them.
+void write_stage2(json_writer& w, const std::optional<reference>& base, const pane& counted) {
+  if (!base) return;
+  w.key("base").begin_object();
+  write_reference(w, *base);
+  w.end_object();
+  w.key("counted");
+  write_pane(w, counted);
+}
+
+/// Reads what write_stage2 wrote (nothing when "base" is absent).
+std::optional<error> read_stage2(const json::value& v, feature_type type,
+                                 std::uint32_t max_categories, std::optional<reference>& base,
+                                 pane& counted) {
+  const auto* b = v.find("base");
+  if (b == nullptr) return std::nullopt;
+  auto r = read_reference(*b, type, max_categories);
+  if (auto* e = std::get_if<error>(&r)) return *e;
+  const auto* c = v.find("counted");
+  if (c == nullptr) return error{"drift learner: counts missing"};
+  auto p = read_pane(*c, std::get<reference>(r).slots());
+  if (auto* e = std::get_if<error>(&p)) return *e;
+  base = std::move(std::get<reference>(r));
+  counted = std::move(std::get<pane>(p));
+  return std::nullopt;
+}
+
+} // namespace
+
+void numeric_learner::write_state(json_writer& w) const {
+  w.key("seen").value(seen_);
+  w.key("rng").value(rng_);
+  if (!base_) {
+    w.key("sample").begin_array();
+    for (const double x : sample_)
+      w.value(x); // NaN (null) is written as null
+    w.end_array();
+  }
+  write_stage2(w, base_, counted_);
+}
+
+std::optional<error> numeric_learner::read_state(const json::value& v) {
+  const auto bad = [](std::string why) { return error{"drift learner: " + std::move(why)}; };
+  const auto* seen = v.find("seen");
+  const auto* rng = v.find("rng");
+  if (seen == nullptr || !seen->as_u64() || rng == nullptr || !rng->as_u64())
+    return bad("seen and rng are required");
+  std::optional<reference> base;
+  pane counted;
+  if (auto e = read_stage2(v, feature_type::numeric, 0, base, counted)) return e;
+  std::vector<double> sample;
+  if (!base) {
+    const auto* list = v.find("sample");
+    if (list == nullptr || !list->is_array()) return bad("a sample or a base is required");
+    if (list->items.size() > capacity_ || list->items.size() > *seen->as_u64())
+      return bad("sample larger than the capacity or than the values seen");
+    if (list->items.size() < capacity_ && list->items.size() != *seen->as_u64())
+      return bad("a sample below capacity must hold every value seen");
+    sample.reserve(list->items.size());
+    for (const auto& x : list->items) {
+      if (x.is_null()) {
+        sample.push_back(std::numeric_limits<double>::quiet_NaN());
+        continue;
+      }
+      const auto d = x.as_double();
+      if (!d) return bad("sample values must be numbers or null");
+      sample.push_back(*d);
+    }
+  } else if (base->cuts.size() + 1 > bins_) {
+    return bad("more bins than configured");
+  }
+  seen_ = *seen->as_u64();
+  rng_ = *rng->as_u64();
+  sample_ = std::move(sample);
+  base_ = std::move(base);
+  counted_ = std::move(counted);
+  return std::nullopt;
+}
+
 categorical_learner::categorical_learner(std::uint32_t max_categories)
     : max_categories_(max_categories) {
   entries_.reserve(std::size_t{4} * max_categories);
@@ -286,6 +367,61 @@ std::size_t categorical_learner::bytes() const noexcept {
       b += c.capacity() > 15 ? c.capacity() : 0;
   }
   return b;
+}
+
+void categorical_learner::write_state(json_writer& w) const {
+  w.key("non_null").value(non_null_);
+  w.key("nulls").value(nulls_);
+  if (!base_) {
+    w.key("entries").begin_array();
+    for (const auto& e : entries_) {
+      w.begin_object();
+      w.key("value").value(e.value);
+      w.key("count").value(e.count);
+      w.key("error").value(e.error);
+      w.end_object();
+    }
+    w.end_array();
+  }
+  write_stage2(w, base_, counted_);
+}
+
+std::optional<error> categorical_learner::read_state(const json::value& v) {
+  const auto bad = [](std::string why) { return error{"drift learner: " + std::move(why)}; };
+  const auto* non_null = v.find("non_null");
+  const auto* nulls = v.find("nulls");
+  if (non_null == nullptr || !non_null->as_u64() || nulls == nullptr || !nulls->as_u64())
+    return bad("non_null and nulls are required");
+  std::optional<reference> base;
+  pane counted;
+  if (auto e = read_stage2(v, feature_type::categorical, max_categories_, base, counted)) return e;
+  std::vector<entry> entries;
+  if (!base) {
+    const auto* list = v.find("entries");
+    if (list == nullptr || !list->is_array()) return bad("entries or a base are required");
+    if (list->items.size() > std::size_t{4} * max_categories_)
+      return bad("more entries than the summary holds");
+    entries.reserve(std::size_t{4} * max_categories_);
+    for (const auto& e : list->items) {
+      const auto* value = e.find("value");
+      const auto* count = e.find("count");
+      const auto* err = e.find("error");
+      if (value == nullptr || !value->is_string() || value->text.size() > max_category_bytes ||
+          count == nullptr || !count->as_u64() || err == nullptr || !err->as_u64() ||
+          *err->as_u64() >= *count->as_u64() || *count->as_u64() > *non_null->as_u64())
+        return bad("each entry needs a value of at most 128 bytes, count > error");
+      for (const auto& seen : entries)
+        if (seen.value == value->text) return bad("repeated entry");
+      entries.push_back({value->text, *count->as_u64(), *err->as_u64()});
+    }
+  }
+  entries_ = std::move(entries);
+  if (entries_.capacity() == 0 && !base) entries_.reserve(std::size_t{4} * max_categories_);
+  non_null_ = *non_null->as_u64();
+  nulls_ = *nulls->as_u64();
+  base_ = std::move(base);
+  counted_ = std::move(counted);
+  return std::nullopt;
 }
 
 void write_reference(json_writer& w, const reference& r) {

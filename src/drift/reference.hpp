@@ -127,6 +127,14 @@ public:
   /// Heap and inline bytes held.
   std::size_t bytes() const noexcept;
 
+  /// Writes the whole learning state (sample or counts, random state) into
+  /// the object `w` has open, for another monitor's read_state().
+  void write_state(json_writer& w) const;
+  /// Replaces this learner's state with what write_state() wrote for a
+  /// learner made with the same capacity and bins; on error (an inconsistent
+  /// or foreign state) the learner is unchanged.
+  std::optional<error> read_state(const json::value& v);
+
 private:
   std::vector<double> sample_;
   std::uint32_t capacity_;
@@ -160,6 +168,13 @@ public:
   std::uint64_t seen() const noexcept { return non_null_ + nulls_; }
   /// Heap and inline bytes held.
   std::size_t bytes() const noexcept;
+
+  /// Writes the whole learning state (summary or counts) into the object `w`
+  /// has open, for another monitor's read_state().
+  void write_state(json_writer& w) const;
+  /// Replaces this learner's state with what write_state() wrote for a
+  /// learner with the same max_categories; on error the learner is unchanged.
+  std::optional<error> read_state(const json::value& v);
 
 private:
   struct entry {
