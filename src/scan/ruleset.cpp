@@ -39,7 +39,8 @@ std::variant<hs_database_ptr, std::string> compile(const std::vector<rule_info>&
   for (std::size_t k = 0; k < ids.size(); ++k) {
     const unsigned id = ids[k];
     patterns.push_back(filters[k].c_str());
-    // Which rules hit is all Hyperscan is asked; RE2 then finds the spans
+    // Which rules hit in which values is all Hyperscan is asked; RE2 then
+    // finds the spans
     // (see ruleset.hpp for why).
     // Multi-line: an event's values are scanned joined, each followed by a
     // newline, and `^`/`$` must hold at every value's edges. UTF-8 mode only
@@ -51,8 +52,7 @@ std::variant<hs_database_ptr, std::string> compile(const std::vector<rule_info>&
                     [](char c) { return static_cast<unsigned char>(c) >= 0x80; }) ||
         p.find("\\x{") != std::string::npos || p.find("\\p") != std::string::npos ||
         p.find("\\P") != std::string::npos;
-    flags.push_back(HS_FLAG_SINGLEMATCH | HS_FLAG_MULTILINE | (needs_utf8 ? HS_FLAG_UTF8 : 0U) |
-                    extra_flags);
+    flags.push_back(HS_FLAG_MULTILINE | (needs_utf8 ? HS_FLAG_UTF8 : 0U) | extra_flags);
   }
   for (const std::string& k : keywords) {
     ids.push_back(static_cast<unsigned>(rules.size()));

@@ -9,10 +9,13 @@
 /// which owns the Hyperscan scratch space.
 ///
 /// Start of match, chosen by measurement (docs/design.md): Hyperscan with
-/// HS_FLAG_SOM_LEFTMOST scanned the secrets pack at ~77 MB/s, without it (and
-/// with HS_FLAG_SINGLEMATCH) at ~560 MB/s, and SOM refuses wide bounded repeats.
+/// HS_FLAG_SOM_LEFTMOST scanned the secrets pack at ~77 MB/s, without it at
+/// ~560 MB/s, and SOM refuses wide bounded repeats.
 /// Clean values, the vast majority, never leave Hyperscan; for a value where
 /// some rules hit, RE2 (leftmost-longest) runs those rules alone over that value.
+/// Every occurrence is reported (no HS_FLAG_SINGLEMATCH), so the scanner knows
+/// which value each rule hit and confirms it there only, not in every value of
+/// the event.
 /// Hyperscan is given each rule's filter (filter.hpp), a prefix of its pattern
 /// that fires wherever the pattern matches; RE2 confirms with the pattern.
 #include "config/rules.hpp"

@@ -68,8 +68,10 @@ struct scanner::impl {
   std::vector<std::uint8_t> is_normalized; ///< per value: scanned[i] is norm[i].text
   std::vector<std::uint32_t> gates;        ///< per value: the gate bits its bytes open
 
-  std::vector<std::uint8_t> hit;      ///< per rule: occurs somewhere in the event
-  std::vector<std::uint32_t> touched; ///< rules that occur in the event
+  std::vector<std::uint32_t> hit;      ///< per rule: 1 + its rank in `touched`, 0: no hit
+  std::vector<std::uint32_t> last_pos; ///< per touched rule: the value it last hit
+  std::vector<std::uint32_t> touched;  ///< rules that occur in the event
+  std::vector<std::uint64_t> pairs;    ///< (rank << 32 | value position) hit, see settle_pairs
   std::string joined; ///< the admitted texts, newline-separated, as Hyperscan sees them
   std::vector<std::uint32_t> admitted; ///< values in `joined`, in order
   std::vector<match> cands;
@@ -94,11 +96,33 @@ struct scanner::impl {
       self->gates[value] |= self->marking;
       return 0;
     }
+    // A rule hit: remember in which value (the one holding the match's last
+    // byte). RE2 then confirms the rule on those values only. A match read
+    // across the newline between two values names the later one, which
+    // costs a confirmation and changes no result: a match inside a value is
+    // reported on its own (the databases report every match, not just the
+    // first), so no value that holds one is left out.
+    const auto it = std::upper_bound(self->starts.begin(), self->starts.end(),
+                                     static_cast<std::size_t>(to - 1));
+    const auto pos = static_cast<std::uint32_t>(it - self->starts.begin()) - 1;
     if (self->hit[id] == 0) {
-      self->hit[id] = 1;
       self->touched.push_back(id);
+      self->hit[id] = static_cast<std::uint32_t>(self->touched.size());
+      self->last_pos[id] = pos;
+    } else if (self->last_pos[id] == pos) {
+      return 0; // the same rule in the same value again
     }
+    self->last_pos[id] = pos;
+    self->pairs.push_back((std::uint64_t{self->hit[id] - 1} << 32) | pos);
     return 0;
+  }
+
+  /// After run(): (touched rank << 32 | position in `admitted`) of each rule
+  /// hit and value it hit, sorted and unique, so that confirmations go
+  /// rule by rule in the order rules first hit and value by value in order.
+  void settle_pairs() {
+    std::sort(pairs.begin(), pairs.end());
+    pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
   }
 
   std::vector<std::size_t> starts; ///< where each admitted value begins in `joined`
@@ -124,6 +148,7 @@ struct scanner::impl {
     for (std::uint32_t rule : touched)
       hit[rule] = 0;
     touched.clear();
+    pairs.clear();
     joined.clear();
     admitted.clear();
     starts.clear();
@@ -138,6 +163,7 @@ struct scanner::impl {
     if (admitted.empty()) return false;
     hs_scan(g.db.get(), joined.data(), static_cast<unsigned>(joined.size()), 0, scratch.get(),
             &impl::on_match, this);
+    settle_pairs();
     return true;
   }
 };
@@ -153,6 +179,7 @@ scanner::scanner(std::shared_ptr<const ruleset> rules)
   }
   impl_->scratch.reset(s);
   impl_->hit.resize(rules_->size());
+  impl_->last_pos.resize(rules_->size());
   assert(rs.raw.size() <= 16 && rs.normalized.size() <= 16);
   for (std::size_t g = 0; g < rs.raw.size(); ++g)
     if (rs.raw[g].by_keyword) impl_->keyword_bits |= std::uint32_t{1} << g;
@@ -244,9 +271,11 @@ void scanner::candidates_of_values(std::span<const std::string_view> values,
 
   for (std::size_t g = 0; g < rs.raw.size(); ++g) {
     if (!m.run(rs.raw[g], std::uint32_t{1} << g, values)) continue;
-    for (const std::uint32_t rule : m.touched)
-      for (const std::uint32_t i : m.admitted)
-        confirm(rule, values[i], values[i], nullptr, out[i]);
+    for (const std::uint64_t pair : m.pairs) {
+      const std::uint32_t rule = m.touched[pair >> 32];
+      const std::uint32_t i = m.admitted[pair & 0xFFFFFFFFU];
+      confirm(rule, values[i], values[i], nullptr, out[i]);
+    }
   }
   find_prompts(values, out);
 
@@ -282,22 +311,23 @@ void scanner::candidates_of_values(std::span<const std::string_view> values,
   }
   for (std::size_t g = 0; g < rs.normalized.size(); ++g) {
     if (!m.run(rs.normalized[g], std::uint32_t{1} << (16 + g), m.scanned)) continue;
-    for (const std::uint32_t rule : m.touched)
-      for (const std::uint32_t i : m.admitted) {
-        if (m.is_normalized[i] != 0) {
-          confirm(rule, values[i], m.scanned[i], &m.norm[i], out[i]);
-          continue;
-        }
-        // RE2 runs on the lower-cased text (same offsets), made once per value.
-        std::string& low = m.lowered[i];
-        if (m.has_lowered[i] == 0) {
-          low.assign(values[i]);
-          for (char& c : low)
-            c = lower(c);
-          m.has_lowered[i] = 1;
-        }
-        confirm(rule, values[i], low, nullptr, out[i]);
+    for (const std::uint64_t pair : m.pairs) {
+      const std::uint32_t rule = m.touched[pair >> 32];
+      const std::uint32_t i = m.admitted[pair & 0xFFFFFFFFU];
+      if (m.is_normalized[i] != 0) {
+        confirm(rule, values[i], m.scanned[i], &m.norm[i], out[i]);
+        continue;
       }
+      // RE2 runs on the lower-cased text (same offsets), made once per value.
+      std::string& low = m.lowered[i];
+      if (m.has_lowered[i] == 0) {
+        low.assign(values[i]);
+        for (char& c : low)
+          c = lower(c);
+        m.has_lowered[i] = 1;
+      }
+      confirm(rule, values[i], low, nullptr, out[i]);
+    }
   }
 }
 

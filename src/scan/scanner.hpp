@@ -3,8 +3,10 @@
 ///
 ///   Hyperscan (raw db on the text; normalized db on the normalised text, or on
 ///   the lower-cased text when nothing but ASCII case would change)
-///     ─▶ which rules occur (HS_FLAG_SINGLEMATCH: each rule at most once)
-///     ─▶ for those rules only: every match and its group (RE2, leftmost-longest)
+///     ─▶ which rules occur in which values (every occurrence reported; a rule
+///        counted once per value)
+///     ─▶ for those rules and values only: every match and its group (RE2,
+///        leftmost-longest)
 ///     ─▶ keywords ─▶ validator ─▶ map back to original bytes ─▶ allow list
 ///     ─▶ overlap resolution across rules: longest, then most severe, then leftmost;
 ///        the winner absorbs the bytes of the matches it beat

@@ -277,6 +277,46 @@ TEST(Scanner, ValuesOfOneEventAreScannedTogetherButMatchOnlyWithinAValue) {
   EXPECT_EQ(out[4][0].end, 7U);
 }
 
+TEST(Scanner, ARuleIsConfirmedInEveryValueItOccursInAndOnlyThere) {
+  // Hyperscan reports every occurrence, RE2 confirms rule by rule in the
+  // values that held one: the same rule in several values of one event (raw
+  // and normalized forms, interleaved with another rule) is found in each,
+  // and a filter hit read across the newline between two values finds
+  // nothing in either.
+  auto rs = build("rules:\n" +
+                  rule("token", "    category: secret\n    pattern: 'tok_([a-z0-9]{8})'\n") +
+                  rule("mark", "    category: pii\n    pattern: 'zq[0-9]{3}'\n") +
+                  rule("phrase", "    category: injection\n    form: normalized\n"
+                                 "    pattern: 'ignore previous'\n") +
+                  rule("split", "    category: secret\n    pattern: 'abc\\s*defg'\n"));
+  ASSERT_TRUE(rs);
+  scanner s(rs);
+  const std::vector<std::string_view> values{
+      "tok_aaaa1111",         "zq123 and IGNORE PREVIOUS", "nothing here", "x tok_bbbb2222 y",
+      "abc",                  "defg",                      "zq456",        "Ignore%20previous",
+      "tok_cccc3333 tok_dddd4444"};
+  std::vector<std::vector<match>> out;
+  s.scan_values(values, out);
+  ASSERT_GE(out.size(), values.size());
+  const auto rules_of = [&](std::size_t i) {
+    std::vector<std::pair<std::string, std::uint32_t>> r;
+    for (const match& m : out[i])
+      r.emplace_back(rs->rule(m.rule).spec.id, m.begin);
+    std::sort(r.begin(), r.end());
+    return r;
+  };
+  using found = std::vector<std::pair<std::string, std::uint32_t>>;
+  EXPECT_EQ(rules_of(0), (found{{"token", 4}}));
+  EXPECT_EQ(rules_of(1), (found{{"mark", 0}, {"phrase", 10}}));
+  EXPECT_EQ(rules_of(2), found{});
+  EXPECT_EQ(rules_of(3), (found{{"token", 6}}));
+  EXPECT_EQ(rules_of(4), found{}) << "abc\ndefg spans two values";
+  EXPECT_EQ(rules_of(5), found{});
+  EXPECT_EQ(rules_of(6), (found{{"mark", 0}}));
+  EXPECT_EQ(rules_of(7), (found{{"phrase", 0}}));
+  EXPECT_EQ(rules_of(8), (found{{"token", 4}, {"token", 17}}));
+}
+
 TEST(Scanner, KeywordRulesWithoutAByteGateScanOnlyValuesHoldingAKeyword) {
   // Letters only: no byte gate, so the keyword rules are scanned only in the
   // values where the every-value database (here with the rule "plain" in it)
