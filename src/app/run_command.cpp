@@ -192,7 +192,8 @@ struct run_counters {
 /// One record per NDJSON line of `lines` (the stage's alerts or audit records),
 /// for `topic` and `partition`; the values view `lines`.
 void append_line_records(std::vector<kafka::outgoing>& out, const std::string& lines,
-                         const std::string& topic, int partition) {
+                         const std::string& topic, int partition,
+                         std::optional<std::string_view> key = std::nullopt) {
   for (std::size_t pos = 0; pos < lines.size();) {
     const std::size_t nl = lines.find('\n', pos);
     const std::size_t end = nl == std::string::npos ? lines.size() : nl;
@@ -200,6 +201,7 @@ void append_line_records(std::vector<kafka::outgoing>& out, const std::string& l
     o.topic = topic;
     o.partition = partition;
     o.value = std::string_view(lines).substr(pos, end - pos);
+    o.key = key;
     out.push_back(o);
     pos = end + 1;
   }
@@ -320,6 +322,9 @@ public:
     }
   }
   std::unique_ptr<pipeline::detectors> stage_; ///< guarded by stage_mutex_
+  /// The key of this instance's audit records: its chain among the writers
+  /// sharing the audit topic (kafka.audit_writer, else the host name).
+  std::string audit_writer_;
   std::mutex stage_mutex_;
   /// Hot reload (SIGHUP, POST /-/reload); null in relay mode.
   std::unique_ptr<pipeline::rules_reloader> reloader_;
@@ -337,6 +342,7 @@ public:
     std::string topic;
     std::int32_t partition;
     std::string value;
+    std::optional<std::string> key; ///< the writer id, for audit records
   };
   std::deque<stage_record> stage_backlog_; ///< poller thread and shutdown only
   std::optional<kafka::producer> producer_;
@@ -891,7 +897,7 @@ void worker::handle(const kafka::message& m) {
   std::vector<kafka::outgoing> extra;
   append_line_records(extra, side_alerts_, s_.cfg_.opts.kafka.alerts_topic, -1);
   // The chain is one ordered sequence: partition 0 of the audit topic.
-  append_line_records(extra, side_audit_, s_.cfg_.opts.kafka.audit_topic, 0);
+  append_line_records(extra, side_audit_, s_.cfg_.opts.kafka.audit_topic, 0, s_.audit_writer_);
 
   if (txn_producer_) {
     if (!txn_open_) {
@@ -1207,9 +1213,10 @@ void service::produce_stage_outputs(bool final) {
   count_audit(audit);
   std::vector<kafka::outgoing> records;
   append_line_records(records, alerts, cfg_.opts.kafka.alerts_topic, -1);
-  append_line_records(records, audit, cfg_.opts.kafka.audit_topic, 0);
+  append_line_records(records, audit, cfg_.opts.kafka.audit_topic, 0, audit_writer_);
   for (const auto& o : records)
-    stage_backlog_.push_back({std::string(o.topic), o.partition, std::string(o.value)});
+    stage_backlog_.push_back({std::string(o.topic), o.partition, std::string(o.value),
+                              o.key ? std::optional<std::string>(*o.key) : std::nullopt});
   // A full queue (a slow broker) holds them back, in order; the audit chain
   // must stay one ordered sequence, so nothing overtakes a waiting record.
   const auto give_up = clock::now() + (final ? 5s : 50ms);
@@ -1219,6 +1226,7 @@ void service::produce_stage_outputs(bool final) {
     o.topic = r.topic;
     o.partition = r.partition;
     o.value = r.value;
+    if (r.key) o.key = *r.key;
     const kafka::produce_status st = producer_->produce(o);
     if (st == kafka::produce_status::queued) {
       stage_backlog_.pop_front();
@@ -1518,25 +1526,30 @@ int service::run() {
   if (!dopts.audit)
     log::warn("run", "the audit chain is off: it needs integrity.keys or "
                      "integrity.audit_signing_key to sign its checkpoints");
-  // One chain per audit partition: a restarted instance continues the chain
-  // its predecessor left on the topic (docs/audit.md, Resuming) instead of
-  // starting a second one at index 0, which no verifier could accept.
+  // One chain per writer: a restarted instance continues the chain it left
+  // on the topic (docs/audit.md, Resuming) instead of starting a second one
+  // at index 0, which no verifier could accept. Its records are keyed by its
+  // writer id, so instances sharing the topic keep apart chains.
   if (dopts.audit) {
     const std::string& topic = cfg_.opts.kafka.audit_topic;
-    auto last = kafka::read_last_record(props_, topic, 0, 15s);
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+    audit_writer_ = config::audit_writer_id(cfg_.opts.kafka, host);
+    auto last = kafka::read_last_record(props_, topic, 0, 30s, audit_writer_);
     if (auto* e = std::get_if<kafka::error>(&last)) {
       log::error("run", "cannot read the end of the audit topic to continue its chain",
-                 {{"topic", topic}, {"error", e->message}});
+                 {{"topic", topic}, {"writer", audit_writer_}, {"error", e->message}});
       return runtime_failure;
     }
     if (const auto& line = std::get<std::optional<std::string>>(last)) {
       auto head = audit::resume_point(*line);
       if (auto* e = std::get_if<audit::audit_error>(&head)) {
         log::error("run",
-                   "the audit topic's last record cannot be continued; bulwark does not start "
-                   "a second chain on it (point kafka.audit_topic at a new topic, and keep the "
-                   "old one as evidence)",
-                   {{"topic", topic}, {"error", e->reason}});
+                   "this writer's last record on the audit topic cannot be continued; bulwark "
+                   "does not start a second chain under its writer id (set kafka.audit_writer "
+                   "to a new id, or point kafka.audit_topic at a new topic, and keep the old "
+                   "chain as evidence)",
+                   {{"topic", topic}, {"writer", audit_writer_}, {"error", e->reason}});
         return runtime_failure;
       }
       dopts.resume_audit = std::get<audit::chain_head>(head);
@@ -1560,11 +1573,16 @@ int service::run() {
     json_writer w;
     w.begin_object();
     w.key("after_index").value(dopts.resume_audit->next_index - 1);
+    w.key("writer").value(audit_writer_);
     w.end_object();
     stage_->decision(wall_clock_now(), "chain_resumed", w.str());
-    log::info(
-        "run", "audit chain continued",
-        {{"topic", cfg_.opts.kafka.audit_topic}, {"next_index", dopts.resume_audit->next_index}});
+    log::info("run", "audit chain continued",
+              {{"topic", cfg_.opts.kafka.audit_topic},
+               {"writer", audit_writer_},
+               {"next_index", dopts.resume_audit->next_index}});
+  } else if (dopts.audit) {
+    log::info("run", "audit chain started",
+              {{"topic", cfg_.opts.kafka.audit_topic}, {"writer", audit_writer_}});
   }
   if (!relay_) {
     pipeline::rule_generation first;

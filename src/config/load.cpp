@@ -171,6 +171,14 @@ kafka_options read_kafka(const value& v) {
              field("sanitized_suffix", o.sanitized_suffix, topic_suffix),
              field("alerts_topic", o.alerts_topic, topic_name),
              field("audit_topic", o.audit_topic, topic_name),
+             field("audit_writer", o.audit_writer,
+                   [](const value& t) {
+                     std::string s = text(t);
+                     if (!is_valid_writer_id(s))
+                       t.fail(cat("not a writer id (1-128 characters of a-z A-Z 0-9 . _ - :), got ",
+                                  shown(s)));
+                     return s;
+                   }),
              field("dlq_topic", o.dlq_topic, topic_name),
              field("quarantine_topic", o.quarantine_topic, topic_name),
              field("integrity_state_topic", o.integrity_state_topic,

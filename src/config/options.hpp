@@ -38,6 +38,10 @@ struct kafka_options {
   std::string sanitized_suffix = ".sanitized";
   std::string alerts_topic = "bulwark.alerts";
   std::string audit_topic = "bulwark.audit";
+  /// Who writes the audit chain: the Kafka key of this instance's audit
+  /// records, so that instances sharing the audit topic each keep their own
+  /// chain (docs/audit.md). "" (the default): the host name.
+  std::string audit_writer;
   std::string dlq_topic = "bulwark.dlq";
   std::string quarantine_topic = "bulwark.quarantine";
   /// Per-source integrity state, checkpointed and restored across rebalances
@@ -240,6 +244,16 @@ std::vector<std::string> inline_keys(const options& o);
 
 /// Kafka's own rule: 1-249 characters of a-z A-Z 0-9 . _ - and not "." or "..".
 bool is_valid_topic_name(std::string_view name) noexcept;
+
+/// An audit writer id: 1-128 characters of a-z A-Z 0-9 . _ - : (it is shown
+/// by `bulwark verify` and in logs, so nothing that could inject markup or
+/// terminal controls).
+bool is_valid_writer_id(std::string_view id) noexcept;
+
+/// The audit writer id an instance uses: `kafka.audit_writer`, else `host`
+/// (the host name) with every character outside the writer-id set replaced
+/// by '-' and cut to 128 characters, else "bulwark".
+std::string audit_writer_id(const kafka_options& o, std::string_view host);
 
 /// An RFC 6901 JSON pointer: starts with "/", and every "~" is followed by 0 or 1.
 /// (A `*` segment is a wildcard for the modules that support it; it is valid here.)

@@ -545,10 +545,9 @@ make_reader(const properties& props, const char* group, const char* what) {
 
 } // namespace
 
-result<std::optional<std::string>> read_last_record(const properties& props,
-                                                    const std::string& topic,
-                                                    std::int32_t partition,
-                                                    std::chrono::milliseconds wait) {
+result<std::optional<std::string>>
+read_last_record(const properties& props, const std::string& topic, std::int32_t partition,
+                 std::chrono::milliseconds wait, std::optional<std::string_view> key) {
   auto made = make_reader(props, "bulwark-read-last", "consumer");
   if (auto* e = std::get_if<error>(&made)) return *e;
   std::unique_ptr<rd_kafka_s, client_deleter> rk = std::move(std::get<0>(made));
@@ -570,34 +569,48 @@ result<std::optional<std::string>> read_last_record(const properties& props,
     return std::optional<std::string>{};
   }
   // Markers of transactions take offsets but are never delivered: start a
-  // few records back and keep the last one seen before the end.
-  constexpr std::int64_t look_back = 64;
-  list_ptr list(rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset =
-      std::max(low, high - look_back);
-  if (const rd_kafka_resp_err_t a = rd_kafka_assign(raw, list.get()); a != 0) {
-    finish();
-    return from_code(a, "assign " + topic);
-  }
-  std::optional<std::string> last;
+  // few records back and keep the last one seen before the end. Looking for
+  // a key, go further back each round until it turns up or the start is read.
   const auto deadline = std::chrono::steady_clock::now() + wait;
-  bool at_end = false;
-  while (!at_end && std::chrono::steady_clock::now() < deadline) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(raw, 100);
-    if (m == nullptr) continue;
-    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      at_end = m->offset >= high;
-    } else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      last.emplace(static_cast<const char*>(m->payload), m->len);
-      at_end = m->offset + 1 >= high;
+  std::int64_t look_back = 64;
+  std::int64_t until = high; // this round reads [from, until)
+  for (;;) {
+    const std::int64_t from = std::max(low, until - look_back);
+    list_ptr list(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = from;
+    if (const rd_kafka_resp_err_t a = rd_kafka_assign(raw, list.get()); a != 0) {
+      finish();
+      return from_code(a, "assign " + topic);
     }
-    rd_kafka_message_destroy(m);
+    std::optional<std::string> last;
+    bool done = false;
+    while (!done && std::chrono::steady_clock::now() < deadline) {
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(raw, 100);
+      if (m == nullptr) continue;
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        done = m->offset >= until;
+      } else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const bool wanted =
+            m->offset < until &&
+            (!key || (m->key != nullptr &&
+                      std::string_view(static_cast<const char*>(m->key), m->key_len) == *key));
+        if (wanted) last.emplace(static_cast<const char*>(m->payload), m->len);
+        done = m->offset + 1 >= until;
+      }
+      rd_kafka_message_destroy(m);
+    }
+    if (!done) {
+      finish();
+      return error{"reading the end of " + topic + " [" + std::to_string(partition) +
+                   "]: no answer within " + std::to_string(wait.count()) + " ms"};
+    }
+    if (last || !key || from <= low) {
+      finish();
+      return last;
+    }
+    until = from;
+    look_back *= 8;
   }
-  finish();
-  if (!at_end)
-    return error{"reading the end of " + topic + " [" + std::to_string(partition) +
-                 "]: no answer within " + std::to_string(wait.count()) + " ms"};
-  return last;
 }
 
 result<std::map<std::int32_t, std::map<std::string, std::string>>>

@@ -233,12 +233,14 @@ std::optional<error> create_topics(const properties& props, const std::vector<st
 /// The value of the last data record of `topic`/`partition` (none when the
 /// partition holds no record), read by a consumer that joins no group and
 /// commits nothing. Reads from a few offsets before the end, so a trailing
-/// transaction marker does not hide the last record. An error when the
-/// cluster does not answer within `wait`.
-result<std::optional<std::string>> read_last_record(const properties& props,
-                                                    const std::string& topic,
-                                                    std::int32_t partition,
-                                                    std::chrono::milliseconds wait);
+/// transaction marker does not hide the last record. With `key`, the last
+/// record with that key: the reader goes back from the end in growing steps
+/// (64, 512, 4096, ... records) until it finds one or reaches the start. An
+/// error when the cluster does not answer within `wait`.
+result<std::optional<std::string>>
+read_last_record(const properties& props, const std::string& topic, std::int32_t partition,
+                 std::chrono::milliseconds wait,
+                 std::optional<std::string_view> key = std::nullopt);
 
 /// Partitions `partitions` of `topic`, each read from its start to the high
 /// watermark it had when reading began, keeping the last value per key (a

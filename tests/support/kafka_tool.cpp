@@ -2,7 +2,7 @@
 // topic, or consume a topic into NDJSON (one JSON object per record with its
 // partition, offset, key, headers and value).
 //
-//   kafka_tool produce BOOTSTRAP TOPIC [PARTITIONS] < lines   (key: "k<line % 97>")
+//   kafka_tool produce BOOTSTRAP TOPIC [PARTITIONS [KEY]] < lines (key: KEY, else "k<line % 97>")
 //   kafka_tool produce-paced BOOTSTRAP TOPIC PARTITIONS RATE < lines (stamps "sent_us")
 //   kafka_tool produce-by-source BOOTSTRAP TOPIC RATE < lines (key: the line's "source";
 //                                                      lines unchanged, so signatures hold;
@@ -49,7 +49,7 @@ std::string source_of(const std::string& line) {
 /// (the default partitioner keeps a source on one partition, as
 /// docs/deployment.md asks) and sent unchanged.
 int produce(const std::string& bootstrap, const std::string& topic, int partitions, double rate = 0,
-            bool by_source = false) {
+            bool by_source = false, const char* fixed_key = nullptr) {
   auto p = kafka::producer::make(
       {{"bootstrap.servers", bootstrap}, {"linger.ms", "20"}}, [](const kafka::delivery& d) {
         if (d.failure) std::fprintf(stderr, "kafka_tool: %s\n", d.failure->message.c_str());
@@ -72,7 +72,9 @@ int produce(const std::string& bootstrap, const std::string& topic, int partitio
       if (!by_source && !line.empty() && line[0] == '{')
         line.insert(1, "\"sent_us\":" + std::to_string(now_us()) + (line.size() > 2 ? "," : ""));
     }
-    const std::string key = by_source ? source_of(line) : "k" + std::to_string(n % 97);
+    const std::string key = fixed_key != nullptr ? std::string(fixed_key)
+                            : by_source          ? source_of(line)
+                                                 : "k" + std::to_string(n % 97);
     kafka::outgoing o;
     o.topic = topic;
     o.partition =
@@ -203,6 +205,8 @@ int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "produce" && (argc == 4 || argc == 5))
     return produce(argv[2], argv[3], argc == 5 ? std::stoi(argv[4]) : 0);
+  if (mode == "produce" && argc == 6) // every record keyed KEY
+    return produce(argv[2], argv[3], std::stoi(argv[4]), 0, false, argv[5]);
   if (mode == "consume" && argc == 6)
     return consume(argv[2], argv[3], std::stol(argv[4]), std::stoi(argv[5]));
   if (mode == "produce-paced" && argc == 6)

@@ -516,6 +516,25 @@ TEST(Config, TheIntegrityStateTopicHasADefaultCanBeRenamedOrTurnedOff) {
                        "kafka.integrity_state_topic", "is used twice"));
 }
 
+TEST(Config, TheAuditWriterIsNamedOrTakenFromTheHostName) {
+  EXPECT_EQ(options{}.kafka.audit_writer, "");
+  const options named = loads("kafka:\n  audit_writer: eu-1.bulwark-0\n");
+  EXPECT_EQ(named.kafka.audit_writer, "eu-1.bulwark-0");
+  EXPECT_EQ(audit_writer_id(named.kafka, "host-a"), "eu-1.bulwark-0");
+  // Unnamed: the host name, with anything outside the writer-id characters
+  // replaced (a writer id is shown by `bulwark verify` and logged).
+  EXPECT_EQ(audit_writer_id(kafka_options{}, "node-7.example.org"), "node-7.example.org");
+  EXPECT_EQ(audit_writer_id(kafka_options{}, "odd host<\x1b>"), "odd-host---");
+  EXPECT_EQ(audit_writer_id(kafka_options{}, std::string(300, 'h')), std::string(128, 'h'));
+  EXPECT_EQ(audit_writer_id(kafka_options{}, ""), "bulwark");
+  EXPECT_TRUE(
+      fails_at("kafka:\n  audit_writer: \"a b\"\n", 2, "kafka.audit_writer", "not a writer id"));
+  EXPECT_TRUE(
+      fails_at("kafka:\n  audit_writer: \"\"\n", 2, "kafka.audit_writer", "not a writer id"));
+  EXPECT_TRUE(fails_at("kafka:\n  audit_writer: " + std::string(129, 'w') + "\n", 2,
+                       "kafka.audit_writer", "not a writer id"));
+}
+
 TEST(ConfigErrors, ATopicUsedForTwoPurposesIsRefusedWhereItWasSet) {
   EXPECT_TRUE(fails_at("kafka:\n  alerts_topic: telemetry\n", 2, "kafka.alerts_topic",
                        "topic \"telemetry\" is used twice: by kafka.inputs[0] and by "

@@ -283,18 +283,23 @@ TEST(Scanner, ARuleIsConfirmedInEveryValueItOccursInAndOnlyThere) {
   // and normalized forms, interleaved with another rule) is found in each,
   // and a filter hit read across the newline between two values finds
   // nothing in either.
-  auto rs = build("rules:\n" +
-                  rule("token", "    category: secret\n    pattern: 'tok_([a-z0-9]{8})'\n") +
-                  rule("mark", "    category: pii\n    pattern: 'zq[0-9]{3}'\n") +
-                  rule("phrase", "    category: injection\n    form: normalized\n"
-                                 "    pattern: 'ignore previous'\n") +
-                  rule("split", "    category: secret\n    pattern: 'abc\\s*defg'\n"));
+  auto rs =
+      build("rules:\n" + rule("token", "    category: secret\n    pattern: 'tok_([a-z0-9]{8})'\n") +
+            rule("mark", "    category: pii\n    pattern: 'zq[0-9]{3}'\n") +
+            rule("phrase", "    category: injection\n    form: normalized\n"
+                           "    pattern: 'ignore previous'\n") +
+            rule("split", "    category: secret\n    pattern: 'abc\\s*defg'\n"));
   ASSERT_TRUE(rs);
   scanner s(rs);
-  const std::vector<std::string_view> values{
-      "tok_aaaa1111",         "zq123 and IGNORE PREVIOUS", "nothing here", "x tok_bbbb2222 y",
-      "abc",                  "defg",                      "zq456",        "Ignore%20previous",
-      "tok_cccc3333 tok_dddd4444"};
+  const std::vector<std::string_view> values{"tok_aaaa1111",
+                                             "zq123 and IGNORE PREVIOUS",
+                                             "nothing here",
+                                             "x tok_bbbb2222 y",
+                                             "abc",
+                                             "defg",
+                                             "zq456",
+                                             "Ignore%20previous",
+                                             "tok_cccc3333 tok_dddd4444"};
   std::vector<std::vector<match>> out;
   s.scan_values(values, out);
   ASSERT_GE(out.size(), values.size());
