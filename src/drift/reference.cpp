@@ -291,6 +291,11 @@ std::optional<error> numeric_learner::read_state(const json::value& v) {
     }
   } else if (base->cuts.size() + 1 > bins_) {
     return bad("more bins than configured");
+  } else if (counted.u_n !=
+             (base->cdf.empty() ? 0 : counted.total() - counted.slots[base->null_slot()])) {
+    // As count_into() keeps them: every number counted has a u, when the
+    // reference has a cdf at all.
+    return bad("counts inconsistent with the cut sample");
   }
   seen_ = *seen->as_u64();
   rng_ = *rng->as_u64();
@@ -485,7 +490,10 @@ std::optional<error> read_numeric(const json::value& entry, reference& r) {
   r.u_mean = *um->as_double();
   r.u_var = *uv->as_double();
   if (r.counts.size() != r.inner() + 3) return bad("counts must have one entry per slot");
-  if (r.u_n != r.n - r.counts[r.null_slot()]) return bad("u_n must count the non-null values");
+  // Without a cdf (the cut sample held no number) no value gets a u: numbers
+  // counted later go to below-min without one (place()).
+  if (r.u_n != (r.cdf.empty() ? 0 : r.n - r.counts[r.null_slot()]))
+    return bad("u_n must count the non-null values (none without a cdf)");
   if (!(r.u_mean >= 0 && r.u_mean <= 1 && r.u_var >= 0 && r.u_var <= 0.25))
     return bad("u_mean must be in [0, 1] and u_var in [0, 0.25]");
   if (r.cdf.empty()) {

@@ -268,6 +268,65 @@ TEST(DriftHandOver, RefusesForeignSettingsUnknownEventsAndTheKeyCapWithoutChange
   EXPECT_EQ(f.tracked_keys(), std::vector<std::string>{"chat"});
 }
 
+TEST(DriftHandOver, AReferenceWhoseCutSampleHeldNoNumberStillLoads) {
+  // Found while fuzzing the hand-over: a numeric feature null throughout the
+  // first quarter of learning (the cut sample) and numeric afterwards froze
+  // into a reference that export_reference() wrote and load_reference()
+  // refused ("u_n must count the non-null values"): numbers counted against
+  // a reference without a cdf get no u.
+  settings s = two_features();
+  monitor a = make(s);
+  for (std::int64_t w = 0; w < 9; ++w)
+    for (int i = 0; i < 50; ++i) {
+      const timestamp_ms t = t0 + w * hour + hour * i / 50;
+      a.advance(t);
+      const std::vector<feature_value> v{w < 2 ? feature_value::missing() : feature_value::of(i),
+                                         feature_value::of(std::string_view("DE"))};
+      a.observe("fraud", "fraud", v, t, 1);
+    }
+  ASSERT_EQ(a.state().frozen, 2u);
+  const std::string file = a.export_reference();
+  s.learn_references = false;
+  monitor b = make(s);
+  const auto loaded = b.load_reference(file, t0);
+  ASSERT_TRUE(std::holds_alternative<std::vector<audit_record>>(loaded))
+      << std::get<error>(loaded).message;
+  EXPECT_EQ(b.export_reference(), file);
+  monitor c = make(two_features());
+  ASSERT_FALSE(c.import_key(*a.export_key("fraud", ref_text), ref_id));
+}
+
+TEST(DriftHandOver, TextThatIsNotUtf8IsRefused) {
+  // Found by fuzz_drift_key: a category of invalid UTF-8 was taken, then
+  // written back with replacement characters (longer than 128 bytes, so the
+  // next monitor refused the hand-over). JSON text is UTF-8; the reader now
+  // says so.
+  settings s = two_features();
+  monitor a = make(s);
+  stream_gen gen;
+  a.advance(t0);
+  a.observe("fraud", "fraud", gen.event("fraud", 0), t0, 1);
+  std::string text = *a.export_key("fraud", ref_text);
+  const std::size_t at = text.find("\"value\":\"");
+  ASSERT_NE(at, std::string::npos) << "the categorical learner's summary is in the snapshot";
+  text.insert(at + 9, "\xd4\xd4");
+  monitor b = make(s);
+  const auto e = b.import_key(text, ref_id);
+  ASSERT_TRUE(e);
+  EXPECT_NE(e->message.find("invalid UTF-8"), std::string::npos) << e->message;
+  EXPECT_TRUE(b.tracked_keys().empty());
+  // Valid multi-byte UTF-8 crosses unchanged.
+  monitor c = make(s);
+  c.advance(t0);
+  const std::vector<feature_value> v{
+      feature_value::of(0.5), feature_value::of(std::string_view("M\xc3\xbcnchen \xe2\x82\xac"))};
+  c.observe("fraud", "fraud", v, t0, 2);
+  const std::string good = *c.export_key("fraud", ref_text);
+  monitor d = make(s);
+  ASSERT_FALSE(d.import_key(good, ref_id));
+  EXPECT_EQ(*d.export_key("fraud", ref_text), good);
+}
+
 TEST(DriftHandOver, CorruptedSnapshotsAreRefusedOrTakenNeverACrash) {
   // Bit flips and truncations of a real snapshot (a key in alarm, with open
   // panes and full rings): each is refused with an error or taken as a
