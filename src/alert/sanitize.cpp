@@ -140,33 +140,11 @@ private:
         ++i_;
         continue;
       }
-      const std::size_t n = utf8_sequence(i_);
+      const std::size_t n = utf8_length(s_, i_);
       if (n == 0) return false;
       i_ += n;
     }
     return false;
-  }
-
-  /// Length of a valid UTF-8 sequence at `at` (no overlongs, surrogates or
-  /// code points beyond U+10FFFF), 0 when invalid.
-  std::size_t utf8_sequence(std::size_t at) const noexcept {
-    const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s_[k]); };
-    const auto cont = [&](std::size_t k) { return k < s_.size() && (b(k) & 0xC0) == 0x80; };
-    const unsigned char c = b(at);
-    if (c >= 0xC2 && c <= 0xDF) return cont(at + 1) ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-      if (!cont(at + 1) || !cont(at + 2)) return 0;
-      if (c == 0xE0 && b(at + 1) < 0xA0) return 0;
-      if (c == 0xED && b(at + 1) > 0x9F) return 0;
-      return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-      if (!cont(at + 1) || !cont(at + 2) || !cont(at + 3)) return 0;
-      if (c == 0xF0 && b(at + 1) < 0x90) return 0;
-      if (c == 0xF4 && b(at + 1) > 0x8F) return 0;
-      return 4;
-    }
-    return 0;
   }
 
   bool digits() noexcept {

@@ -3,9 +3,7 @@
 #include <charconv>
 
 namespace bulwark {
-namespace {
 
-/// Length of the valid UTF-8 sequence at `s[i]`, or 0 when it is not valid.
 std::size_t utf8_length(std::string_view s, std::size_t i) noexcept {
   const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
   const unsigned char c = b(i);
@@ -26,8 +24,6 @@ std::size_t utf8_length(std::string_view s, std::size_t i) noexcept {
   }
   return 0;
 }
-
-} // namespace
 
 void append_json_string(std::string& out, std::string_view text) {
   static constexpr char hex[] = "0123456789abcdef";

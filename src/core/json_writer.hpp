@@ -14,6 +14,10 @@ namespace bulwark {
 /// Appends `text` as a JSON string literal (with the quotes).
 void append_json_string(std::string& out, std::string_view text);
 
+/// Length of the valid UTF-8 sequence at `s[i]` (1 for ASCII; no overlongs,
+/// surrogates or code points beyond U+10FFFF), 0 when it is not valid.
+std::size_t utf8_length(std::string_view s, std::size_t i) noexcept;
+
 /// Appends a number; NaN and infinities, which JSON cannot hold, become null.
 void append_json_number(std::string& out, double value);
 

@@ -1,5 +1,7 @@
 #include "drift/json_reader.hpp"
 
+#include "core/json_writer.hpp"
+
 #include <charconv>
 #include <cmath>
 
@@ -197,25 +199,6 @@ private:
     return true;
   }
 
-  /// Length of the valid UTF-8 sequence of two or more bytes at `i`, or 0.
-  std::size_t utf8_sequence(std::size_t i) const noexcept {
-    const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s_[k]); };
-    const auto cont = [&](std::size_t k) { return k < s_.size() && (b(k) & 0xC0) == 0x80; };
-    const unsigned char c = b(i);
-    if (c >= 0xC2 && c <= 0xDF) return cont(i + 1) ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-      if (!cont(i + 1) || !cont(i + 2)) return 0;
-      if ((c == 0xE0 && b(i + 1) < 0xA0) || (c == 0xED && b(i + 1) > 0x9F)) return 0;
-      return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-      if (!cont(i + 1) || !cont(i + 2) || !cont(i + 3)) return 0;
-      if ((c == 0xF0 && b(i + 1) < 0x90) || (c == 0xF4 && b(i + 1) > 0x8F)) return 0;
-      return 4;
-    }
-    return 0;
-  }
-
   bool parse_string(std::string& out) {
     ++pos_; // opening quote
     while (pos_ < s_.size()) {
@@ -225,7 +208,7 @@ private:
       if (static_cast<unsigned char>(c) >= 0x80) {
         // JSON text is UTF-8 (RFC 8259): a string that is not would be
         // written back differently (json_writer replaces such bytes).
-        const std::size_t n = utf8_sequence(pos_ - 1);
+        const std::size_t n = utf8_length(s_, pos_ - 1);
         if (n == 0) return fail("invalid UTF-8 in string");
         out.append(s_.substr(pos_ - 1, n));
         pos_ += n - 1;
