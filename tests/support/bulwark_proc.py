@@ -87,7 +87,10 @@ class Run:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def metric(self, name):
-        return samples(http("GET", self.url("/metrics"))[1]).get(name, 0)
+        """A sample's value; 0 until /metrics answers 200 (a slow start, e.g.
+        under a sanitizer, answers 503 while the service sets up)."""
+        status, body = http("GET", self.url("/metrics"))
+        return samples(body).get(name, 0) if status == 200 else 0
 
     def stop(self, sig=None, timeout=30):
         """Sends `sig` (SIGTERM by default) and returns the exit code."""
