@@ -342,7 +342,7 @@ public:
     std::string topic;
     std::int32_t partition;
     std::string value;
-    std::optional<std::string> key; ///< the writer id, for audit records
+    bool audit = false; ///< keyed by audit_writer_
   };
   std::deque<stage_record> stage_backlog_; ///< poller thread and shutdown only
   std::optional<kafka::producer> producer_;
@@ -1215,8 +1215,8 @@ void service::produce_stage_outputs(bool final) {
   append_line_records(records, alerts, cfg_.opts.kafka.alerts_topic, -1);
   append_line_records(records, audit, cfg_.opts.kafka.audit_topic, 0, audit_writer_);
   for (const auto& o : records)
-    stage_backlog_.push_back({std::string(o.topic), o.partition, std::string(o.value),
-                              o.key ? std::optional<std::string>(*o.key) : std::nullopt});
+    stage_backlog_.push_back(
+        {std::string(o.topic), o.partition, std::string(o.value), o.key.has_value()});
   // A full queue (a slow broker) holds them back, in order; the audit chain
   // must stay one ordered sequence, so nothing overtakes a waiting record.
   const auto give_up = clock::now() + (final ? 5s : 50ms);
@@ -1226,7 +1226,7 @@ void service::produce_stage_outputs(bool final) {
     o.topic = r.topic;
     o.partition = r.partition;
     o.value = r.value;
-    if (r.key) o.key = *r.key;
+    if (r.audit) o.key = audit_writer_;
     const kafka::produce_status st = producer_->produce(o);
     if (st == kafka::produce_status::queued) {
       stage_backlog_.pop_front();

@@ -129,7 +129,7 @@ int verify_command(const verify_args& args) {
     std::string w = "writer ";
     for (const char c : writers[i]) {
       const auto u = static_cast<unsigned char>(c);
-      if (config::is_valid_writer_id(std::string_view(&c, 1))) {
+      if (config::is_writer_id_char(c)) {
         w += c;
       } else {
         char hex[5];

@@ -34,17 +34,14 @@ bool is_valid_topic_name(std::string_view name) noexcept {
 
 bool is_valid_writer_id(std::string_view id) noexcept {
   if (id.empty() || id.size() > 128) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-' || c == ':';
-  });
+  return std::all_of(id.begin(), id.end(), is_writer_id_char);
 }
 
 std::string audit_writer_id(const kafka_options& o, std::string_view host) {
   if (!o.audit_writer.empty()) return o.audit_writer;
   std::string id(host.substr(0, 128));
   for (char& c : id)
-    if (!is_valid_writer_id(std::string_view(&c, 1))) c = '-';
+    if (!is_writer_id_char(c)) c = '-';
   return id.empty() ? std::string("bulwark") : id;
 }
 

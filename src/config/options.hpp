@@ -245,9 +245,15 @@ std::vector<std::string> inline_keys(const options& o);
 /// Kafka's own rule: 1-249 characters of a-z A-Z 0-9 . _ - and not "." or "..".
 bool is_valid_topic_name(std::string_view name) noexcept;
 
-/// An audit writer id: 1-128 characters of a-z A-Z 0-9 . _ - : (it is shown
-/// by `bulwark verify` and in logs, so nothing that could inject markup or
-/// terminal controls).
+/// A character an audit writer id may hold: a-z A-Z 0-9 . _ - : (an id is
+/// shown by `bulwark verify` and in logs, so nothing that could inject markup
+/// or terminal controls).
+constexpr bool is_writer_id_char(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-' || c == ':';
+}
+
+/// An audit writer id: 1-128 writer-id characters.
 bool is_valid_writer_id(std::string_view id) noexcept;
 
 /// The audit writer id an instance uses: `kafka.audit_writer`, else `host`

@@ -420,8 +420,7 @@ std::optional<error> categorical_learner::read_state(const json::value& v) {
       entries.push_back({value->text, *count->as_u64(), *err->as_u64()});
     }
   }
-  entries_ = std::move(entries);
-  if (entries_.capacity() == 0 && !base) entries_.reserve(std::size_t{4} * max_categories_);
+  entries_ = std::move(entries); // reserved for the whole summary when it is one
   non_null_ = *non_null->as_u64();
   nulls_ = *nulls->as_u64();
   base_ = std::move(base);

@@ -519,11 +519,21 @@ void consumer::close() {
 
 namespace {
 
+/// Leaves a reader's assignment and closes it before destroying the handle.
+struct reader_deleter {
+  void operator()(rd_kafka_s* rk) const noexcept {
+    rd_kafka_assign(rk, nullptr);
+    rd_kafka_consumer_close(rk);
+    client_deleter{}(rk);
+  }
+};
+using reader_ptr = std::unique_ptr<rd_kafka_s, reader_deleter>;
+
 /// A consumer that is assigned partitions, never subscribed: no group
 /// membership, no rebalance, nothing committed (librdkafka still wants a
-/// group.id for a consumer handle); partition ends are reported.
-result<std::unique_ptr<rd_kafka_s, client_deleter>>
-make_reader(const properties& props, const char* group, const char* what) {
+/// group.id for a consumer handle); partition ends are reported. Closed when
+/// the pointer goes.
+result<reader_ptr> make_reader(const properties& props, const char* group, const char* what) {
   properties p = props;
   p["group.id"] = group;
   const properties defaults{{"enable.auto.commit", "false"},
@@ -538,7 +548,7 @@ make_reader(const properties& props, const char* group, const char* what) {
   rd_kafka_t* raw = rd_kafka_new(RD_KAFKA_CONSUMER, c.get(), reason, sizeof reason);
   if (raw == nullptr) return error{std::string(what) + ": " + reason};
   (void)c.release();
-  std::unique_ptr<rd_kafka_s, client_deleter> rk(raw);
+  reader_ptr rk(raw);
   rd_kafka_poll_set_consumer(raw);
   return rk;
 }
@@ -550,22 +560,16 @@ read_last_record(const properties& props, const std::string& topic, std::int32_t
                  std::chrono::milliseconds wait, std::optional<std::string_view> key) {
   auto made = make_reader(props, "bulwark-read-last", "consumer");
   if (auto* e = std::get_if<error>(&made)) return *e;
-  std::unique_ptr<rd_kafka_s, client_deleter> rk = std::move(std::get<0>(made));
+  const reader_ptr rk = std::move(std::get<reader_ptr>(made));
   rd_kafka_t* raw = rk.get();
-  const auto finish = [raw] {
-    rd_kafka_assign(raw, nullptr);
-    rd_kafka_consumer_close(raw);
-  };
 
   std::int64_t low = 0, high = 0;
   const rd_kafka_resp_err_t code = rd_kafka_query_watermark_offsets(
       raw, topic.c_str(), partition, &low, &high, static_cast<int>(wait.count()));
   if (code != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    finish();
     return from_code(code, topic + " [" + std::to_string(partition) + "] watermarks");
   }
   if (high <= low) {
-    finish();
     return std::optional<std::string>{};
   }
   // Markers of transactions take offsets but are never delivered: start a
@@ -579,7 +583,6 @@ read_last_record(const properties& props, const std::string& topic, std::int32_t
     list_ptr list(rd_kafka_topic_partition_list_new(1));
     rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = from;
     if (const rd_kafka_resp_err_t a = rd_kafka_assign(raw, list.get()); a != 0) {
-      finish();
       return from_code(a, "assign " + topic);
     }
     std::optional<std::string> last;
@@ -600,12 +603,10 @@ read_last_record(const properties& props, const std::string& topic, std::int32_t
       rd_kafka_message_destroy(m);
     }
     if (!done) {
-      finish();
       return error{"reading the end of " + topic + " [" + std::to_string(partition) +
                    "]: no answer within " + std::to_string(wait.count()) + " ms"};
     }
     if (last || !key || from <= low) {
-      finish();
       return last;
     }
     until = from;
@@ -621,12 +622,8 @@ read_compacted(const properties& props, const std::string& topic,
   // rebalance callback must not wait for one), nothing committed.
   auto made = make_reader(props, "bulwark-read-compacted", "compacted-topic reader");
   if (auto* e = std::get_if<error>(&made)) return *e;
-  std::unique_ptr<rd_kafka_s, client_deleter> rk = std::move(std::get<0>(made));
+  const reader_ptr rk = std::move(std::get<reader_ptr>(made));
   rd_kafka_t* raw = rk.get();
-  const auto finish = [raw] {
-    rd_kafka_assign(raw, nullptr);
-    rd_kafka_consumer_close(raw);
-  };
   const auto where = [&topic](std::int32_t part) {
     return topic + " [" + std::to_string(part) + "]";
   };
@@ -642,7 +639,6 @@ read_compacted(const properties& props, const std::string& topic,
     const rd_kafka_resp_err_t code = rd_kafka_query_watermark_offsets(
         raw, topic.c_str(), part, &low, &high, static_cast<int>(wait.count()));
     if (code != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      finish();
       return error{where(part) + ": " + rd_kafka_err2str(code), static_cast<int>(code)};
     }
     if (high <= low) continue;
@@ -650,11 +646,9 @@ read_compacted(const properties& props, const std::string& topic,
     rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), part)->offset = low;
   }
   if (ends.empty()) {
-    finish();
     return out;
   }
   if (const rd_kafka_resp_err_t a = rd_kafka_assign(raw, list.get()); a != 0) {
-    finish();
     return error{"assign " + topic + ": " + rd_kafka_err2str(a), static_cast<int>(a)};
   }
   const auto deadline = std::chrono::steady_clock::now() + wait;
@@ -677,7 +671,6 @@ read_compacted(const properties& props, const std::string& topic,
       ends.erase(end);
     rd_kafka_message_destroy(m);
   }
-  finish();
   if (!ends.empty())
     return error{"reading " + where(ends.begin()->first) + ": no answer within " +
                  std::to_string(wait.count()) + " ms"};

@@ -13,6 +13,7 @@
 // Seeds: real snapshots at each stage of a key's life (learning, counting,
 // frozen, in alarm), written by this target itself when run as
 // `BULWARK_FUZZ_WRITE_SEEDS=DIR fuzz_drift_key` with no argument.
+#include "../support/drift_refs.hpp"
 #include "check.hpp"
 #include "drift/monitor.hpp"
 
@@ -52,19 +53,8 @@ monitor fresh() {
   return std::move(std::get<monitor>(m));
 }
 
-std::string ref_text(std::uint64_t id) {
-  return "ev-" + std::to_string(id);
-}
-
-std::optional<std::uint64_t> ref_id(std::string_view text) {
-  if (text.size() < 4 || text.size() > 20 || text.substr(0, 3) != "ev-") return std::nullopt;
-  std::uint64_t id = 0;
-  for (const char c : text.substr(3)) {
-    if (c < '0' || c > '9') return std::nullopt;
-    id = id * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  return id;
-}
+using test::ref_id;
+using test::ref_text;
 
 /// Event i of window w: a numeric value that drifts from window 14 on and a
 /// category that moves to new values from window 18 on.

@@ -3,6 +3,7 @@
 // of a key's life (learning, counting, frozen with open panes, in alarm), and
 // refuses snapshots it cannot take without ever crashing on them.
 #include "drift/monitor.hpp"
+#include "support/drift_refs.hpp"
 #include "unit/drift/stream.hpp"
 
 #include <gtest/gtest.h>
@@ -28,21 +29,8 @@ monitor make(const settings& s) {
   return std::move(std::get<monitor>(m));
 }
 
-// Ref ids cross as text; this side maps them back to the same ids, so the
-// alerts' ref_id can be compared with a single monitor's.
-std::string ref_text(std::uint64_t id) {
-  return "ev-" + std::to_string(id);
-}
-
-std::optional<std::uint64_t> ref_id(std::string_view text) {
-  if (text.substr(0, 3) != "ev-") return std::nullopt;
-  std::uint64_t id = 0;
-  for (const char c : text.substr(3)) {
-    if (c < '0' || c > '9') return std::nullopt;
-    id = id * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  return id;
-}
+using test::ref_id;
+using test::ref_text;
 
 /// Every tracked key of `from` moves to `to`.
 void hand_over(monitor& from, monitor& to) {
