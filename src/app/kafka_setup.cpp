@@ -21,8 +21,8 @@ read_changelog(const kafka::properties& props, const std::string& topic,
   return kafka::read_compacted(p, topic, partitions, wait);
 }
 
-topic_plan::topic_plan(const config::kafka_options& opts, bool integrity_state)
-    : opts_(opts), integrity_state_(integrity_state) {
+topic_plan::topic_plan(const config::kafka_options& opts, bool integrity_state, bool relay)
+    : opts_(opts), integrity_state_(integrity_state), relay_(relay) {
   for (const auto& in : opts_.inputs)
     routes_[in] = route{in + opts_.sanitized_suffix, 0};
 }
@@ -41,6 +41,10 @@ std::vector<std::string> topic_plan::output_topics() const {
        {&opts_.alerts_topic, &opts_.audit_topic, &opts_.dlq_topic, &opts_.quarantine_topic})
     out.push_back(*t);
   if (integrity_state_) out.push_back(opts_.integrity_state_topic);
+  if (!relay_ && !opts_.fold_topic.empty()) {
+    out.push_back(opts_.fold_topic);
+    out.push_back(fold_state_topic());
+  }
   return out;
 }
 
@@ -80,6 +84,28 @@ std::optional<std::string> topic_plan::create_missing(const kafka::properties& p
     if (!existing.contains(*topic))
       if (auto err = kafka::create_topics(props, {*topic}, widest, -1, configs, 30s))
         return err->message;
+  // The fold topic is named on purpose (several instances): made when
+  // missing, with as many partitions as the widest input so that its keys
+  // spread over as many instances as the inputs can. Its records matter
+  // only until their owner has taken them; the drift state is compacted.
+  if (!relay_ && !opts_.fold_topic.empty()) {
+    const std::string state = fold_state_topic();
+    const bool have_fold = existing.contains(opts_.fold_topic);
+    const bool have_state = existing.contains(state);
+    int fold_partitions = widest;
+    if (have_fold)
+      fold_partitions = existing.at(opts_.fold_topic);
+    else if (have_state)
+      fold_partitions = existing.at(state);
+    if (!have_fold)
+      if (auto err = kafka::create_topics(props, {opts_.fold_topic}, fold_partitions, -1,
+                                          {{"retention.ms", "86400000"}}, 30s))
+        return err->message;
+    if (!have_state)
+      if (auto err = kafka::create_topics(props, {state}, fold_partitions, -1,
+                                          {{"cleanup.policy", "compact"}}, 30s))
+        return err->message;
+  }
   // The integrity changelog is not created here: a cluster that does not
   // answer CreateTopics (`bulwark broker`, the librdkafka mock) would hold the
   // start-up for the whole wait. Without it the service runs as before
@@ -98,6 +124,21 @@ std::optional<std::string> topic_plan::resolve(kafka::producer& p) {
     if (auto* e = std::get_if<kafka::error>(&count))
       return "output topic " + r.sanitized + ": " + e->message;
     r.sanitized_partitions = std::get<int>(count);
+  }
+  if (!relay_ && !opts_.fold_topic.empty()) {
+    auto fold = p.partition_count(opts_.fold_topic, 10s);
+    if (auto* e = std::get_if<kafka::error>(&fold))
+      return "fold topic " + opts_.fold_topic + " (kafka.fold_topic): " + e->message;
+    const std::string state_topic = fold_state_topic();
+    auto state = p.partition_count(state_topic, 10s);
+    if (auto* e = std::get_if<kafka::error>(&state))
+      return "drift state topic " + state_topic + " (kafka.fold_topic + .state): " + e->message;
+    if (std::get<int>(state) != std::get<int>(fold))
+      return "drift state topic " + state_topic + " has " + std::to_string(std::get<int>(state)) +
+             " partitions and fold topic " + opts_.fold_topic + " " +
+             std::to_string(std::get<int>(fold)) +
+             ": give them the same count (a key's state lives in the partition of its values)";
+    fold_partitions_ = std::get<int>(fold);
   }
   if (!integrity_state_) return std::nullopt;
   auto state = p.partition_count(opts_.integrity_state_topic, 10s);

@@ -32,8 +32,10 @@ read_changelog(const kafka::properties& props, const std::string& topic,
 
 class topic_plan {
 public:
-  /// `integrity_state`: the integrity changelog is in use (created with the others).
-  explicit topic_plan(const config::kafka_options& opts, bool integrity_state = false);
+  /// `integrity_state`: the integrity changelog is in use (created with the
+  /// others); `relay`: the bare relay, which has no stage and no fold topic.
+  explicit topic_plan(const config::kafka_options& opts, bool integrity_state = false,
+                      bool relay = false);
 
   /// Where the records of one input topic go.
   struct route {
@@ -49,13 +51,19 @@ public:
 
   /// On a real cluster: creates the output topics that are missing, each
   /// sanitised topic with its input's partition count, with the topic configs
-  /// docs/deployment.md explains. Inputs must exist already. A missing
-  /// integrity changelog is not created and not an error: the plan then
-  /// runs without it (integrity_state(), state_problem()).
+  /// docs/deployment.md explains, and the fold topics when named. Inputs must
+  /// exist already. A missing integrity changelog is not created and not an
+  /// error: the plan then runs without it (integrity_state(), state_problem()).
   std::optional<std::string> create_missing(const kafka::properties& props);
-  /// Reads the partition counts of the sanitised topics, and checks that
-  /// the integrity changelog has a partition for every input partition.
+  /// Reads the partition counts of the sanitised topics, checks that the
+  /// integrity changelog has a partition for every input partition and that
+  /// the fold topic and its drift state topic exist with equal counts.
   std::optional<std::string> resolve(kafka::producer& p);
+
+  /// kafka.fold_topic + ".state": the drift state changelog.
+  std::string fold_state_topic() const { return opts_.fold_topic + ".state"; }
+  /// The fold topic's partition count (after resolve(); 0: no fold topic).
+  int fold_partitions() const noexcept { return fold_partitions_; }
 
   /// Whether the integrity changelog is in use.
   bool integrity_state() const noexcept { return integrity_state_; }
@@ -65,6 +73,8 @@ public:
 private:
   config::kafka_options opts_;
   bool integrity_state_ = false;
+  bool relay_ = false;
+  int fold_partitions_ = 0;
   std::string state_problem_;
   std::map<std::string, route> routes_;
 };

@@ -44,11 +44,13 @@
 #include "metrics/catalog.hpp"
 #include "metrics/status_board.hpp"
 #include "pipeline/detectors.hpp"
+#include "pipeline/fold.hpp"
 #include "pipeline/processor.hpp"
 #include "pipeline/rules_reloader.hpp"
 #include "scan/examples.hpp"
 
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -260,6 +262,7 @@ private:
   std::map<kafka::topic_partition, std::shared_ptr<kafka::partition_tracker>> trackers_;
   std::map<kafka::topic_partition, std::int64_t> committed_at_; ///< with integrity state only
   std::string out_, dlq_, key_, reannotated_, side_alerts_, side_audit_;
+  std::vector<pipeline::fold_record> side_fold_;
   pipeline::record_facts facts_;
   std::vector<std::string> header_values_;
   pipeline::stats last_{};
@@ -273,6 +276,46 @@ public:
   const kafka::consumer* consumer() const noexcept { return consumer_ ? &*consumer_ : nullptr; }
   /// Set once the group gave this worker its first assignment (maybe empty).
   std::atomic<bool> joined{false};
+};
+
+/// This instance's member of group `<group_id>.fold` (kafka.fold_topic,
+/// pipeline/fold.hpp): takes the drift values and alert occurrences of the
+/// fold partitions it holds into the stage, writes the drift state of their
+/// keys to `<fold_topic>.state` and commits only what delivered state covers.
+/// A partition that arrives is restored from that changelog before its first
+/// record; one that leaves is written out in full first, then released.
+class fold_member final : public kafka::rebalance_handler {
+public:
+  explicit fold_member(service& s) : s_(s) {}
+  bool start(std::string& why);
+  /// Until `stop` is set; then writes out, commits and leaves the group.
+  void run(const std::atomic<bool>& stop);
+  void on_assign(const std::vector<kafka::topic_partition>& parts) override;
+  void on_revoke(const std::vector<kafka::topic_partition>& parts) override;
+
+private:
+  void handle(const kafka::message& m);
+  /// Writes the drift state of `parts` (all of it with `all`) and waits for
+  /// it; then commits what it covers. False when the state was not delivered.
+  bool checkpoint(const std::set<std::int32_t>& parts, bool all);
+  static std::string listed(const std::vector<kafka::topic_partition>& parts);
+
+  service& s_;
+  std::optional<kafka::consumer> consumer_;
+  std::optional<kafka::producer> state_producer_;
+  std::atomic<std::uint64_t> state_failures_{0};
+  std::set<std::int32_t> held_;
+  std::map<std::int32_t, std::int64_t> next_;      ///< next offset per held partition
+  std::map<std::int32_t, std::int64_t> committed_; ///< last committed per held partition
+  /// Per held partition, the offset the restored state covers: records
+  /// below it are in that state already (a commit can fail in a rebalance
+  /// after the state went out), so they are skipped, not counted twice.
+  std::map<std::int32_t, std::int64_t> covered_;
+  /// The changelog key of a partition's position record (no drift key
+  /// starts with '#': theirs start with "d/").
+  static constexpr std::string_view position_key = "#position";
+  bool rewrite_all_ = false; ///< a checkpoint failed: the next writes every key
+  std::uint64_t taken_ = 0, refused_ = 0, skipped_ = 0, state_records_ = 0;
 };
 
 class service {
@@ -343,7 +386,10 @@ public:
     std::int32_t partition;
     std::string value;
     bool audit = false; ///< keyed by audit_writer_
+    std::string key;    ///< a fold record's key
   };
+  /// kafka.fold_topic: its partition count (0: off) and its member.
+  std::int32_t fold_partitions_ = 0;
   std::deque<stage_record> stage_backlog_; ///< poller thread and shutdown only
   std::optional<kafka::producer> producer_;
 
@@ -826,6 +872,7 @@ void worker::handle(const kafka::message& m) {
   pipeline::stage_decision decision;
   side_alerts_.clear();
   side_audit_.clear();
+  side_fold_.clear();
   {
     std::lock_guard lock(s_.stage_mutex_);
     input_ref ref;
@@ -840,6 +887,7 @@ void worker::handle(const kafka::message& m) {
     s_.count_alert_kinds(side_alerts_);
     if (decision.quarantine) ++s_.alert_kinds_["quarantine." + std::string(decision.reason)];
     side_audit_.swap(s_.stage_->outputs().audit);
+    side_fold_.swap(s_.stage_->outputs().fold);
     s_.stage_->outputs().clear();
   }
   s_.count_audit(side_audit_);
@@ -898,6 +946,15 @@ void worker::handle(const kafka::message& m) {
   append_line_records(extra, side_alerts_, s_.cfg_.opts.kafka.alerts_topic, -1);
   // The chain is one ordered sequence: partition 0 of the audit topic.
   append_line_records(extra, side_audit_, s_.cfg_.opts.kafka.audit_topic, 0, s_.audit_writer_);
+  // Its drift values and alert occurrences for their owners (kafka.fold_topic):
+  // committed, like the rest, only once delivered.
+  for (const pipeline::fold_record& f : side_fold_) {
+    kafka::outgoing& e = extra.emplace_back();
+    e.topic = s_.cfg_.opts.kafka.fold_topic;
+    e.partition = f.partition;
+    e.key = f.key;
+    e.value = f.value;
+  }
 
   if (txn_producer_) {
     if (!txn_open_) {
@@ -1201,12 +1258,224 @@ void service::restore_state(const std::vector<kafka::topic_partition>& parts) {
               {{"topic", topic}, {"refused", refused}});
 }
 
+// ---------------------------------------------------------------- fold member
+
+bool fold_member::start(std::string& why) {
+  kafka::properties props = s_.props_;
+  props["group.id"] = s_.cfg_.opts.kafka.group_id + ".fold";
+  auto c = kafka::consumer::make(props, {s_.cfg_.opts.kafka.fold_topic}, this);
+  if (auto* e = std::get_if<kafka::error>(&c)) {
+    why = e->message;
+    return false;
+  }
+  consumer_.emplace(std::move(std::get<kafka::consumer>(c)));
+  auto p = kafka::producer::make(s_.props_, [this](const kafka::delivery& d) {
+    if (d.failure) state_failures_.fetch_add(1);
+  });
+  if (auto* e = std::get_if<kafka::error>(&p)) {
+    why = e->message;
+    return false;
+  }
+  state_producer_.emplace(std::move(std::get<kafka::producer>(p)));
+  return true;
+}
+
+std::string fold_member::listed(const std::vector<kafka::topic_partition>& parts) {
+  std::vector<std::int32_t> numbers;
+  for (const auto& tp : parts)
+    numbers.push_back(tp.partition);
+  std::sort(numbers.begin(), numbers.end());
+  std::string out;
+  for (const std::int32_t n : numbers) {
+    if (!out.empty()) out += ',';
+    out += std::to_string(n);
+  }
+  return out;
+}
+
+void fold_member::on_assign(const std::vector<kafka::topic_partition>& parts) {
+  if (parts.empty()) return;
+  const std::string state_topic = s_.plan_.fold_state_topic();
+  std::vector<std::int32_t> numbers;
+  for (const auto& tp : parts)
+    numbers.push_back(tp.partition);
+  // Before any value of these partitions: the keys' state as last written.
+  auto read = read_changelog(s_.props_, state_topic, numbers, 30s);
+  std::size_t restored = 0;
+  std::uint64_t refused = 0;
+  if (auto* e = std::get_if<kafka::error>(&read)) {
+    log::error("run",
+               "cannot read the drift state of assigned fold partitions; their keys start "
+               "afresh",
+               {{"topic", state_topic}, {"error", e->message}});
+  } else {
+    const auto& state = std::get<std::map<std::int32_t, std::map<std::string, std::string>>>(read);
+    std::lock_guard lock(s_.stage_mutex_);
+    for (const auto& [partition, keys] : state)
+      for (const auto& [key, value] : keys) {
+        if (key == position_key) {
+          std::int64_t at = -1;
+          const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), at);
+          if (ec == std::errc{} && end == value.data() + value.size() && at >= 0)
+            covered_[partition] = at;
+          else
+            ++refused;
+          continue;
+        }
+        if (auto why = s_.stage_->restore_drift(key, value)) {
+          ++refused;
+          log::limited().write(log::level::warn, "run", "drift state refused",
+                               "a drift state record was refused",
+                               {{"topic", state_topic}, {"partition", partition}, {"error", *why}});
+          continue;
+        }
+        ++restored;
+      }
+  }
+  for (const std::int32_t n : numbers) {
+    held_.insert(n);
+    next_.erase(n);
+    committed_.erase(n);
+    if (read.index() != 0) covered_.erase(n);
+  }
+  log::info("run", "fold partitions assigned",
+            {{"partitions", listed(parts)}, {"keys_restored", restored}, {"refused", refused}});
+}
+
+void fold_member::on_revoke(const std::vector<kafka::topic_partition>& parts) {
+  if (parts.empty()) return;
+  std::set<std::int32_t> leaving;
+  for (const auto& tp : parts)
+    leaving.insert(tp.partition);
+  // Everything the next owner needs, before the partitions go.
+  if (!checkpoint(leaving, true))
+    log::warn("run",
+              "drift state of revoked fold partitions not delivered; their next owner "
+              "starts from an older state",
+              {{"partitions", listed(parts)}});
+  {
+    std::lock_guard lock(s_.stage_mutex_);
+    s_.stage_->release_fold_partitions(leaving, wall_clock_now());
+  }
+  for (const std::int32_t n : leaving) {
+    held_.erase(n);
+    next_.erase(n);
+    committed_.erase(n);
+    covered_.erase(n);
+  }
+  log::info("run", "fold partitions revoked", {{"partitions", listed(parts)}});
+}
+
+void fold_member::handle(const kafka::message& m) {
+  if (auto err = m.failure()) {
+    log::limited().write(log::level::warn, "run", "fold consumer error", "fold consumer error",
+                         {{"error", err->message}, {"code", err->code}});
+    return;
+  }
+  if (const auto c = covered_.find(m.partition()); c != covered_.end() && m.offset() < c->second) {
+    ++skipped_;
+    return;
+  }
+  std::optional<std::string> why;
+  if (!m.value()) {
+    why = "a null value";
+  } else {
+    std::lock_guard lock(s_.stage_mutex_);
+    why = s_.stage_->fold_in(*m.value(), wall_clock_now());
+  }
+  next_[m.partition()] = m.offset() + 1;
+  if (!why) {
+    ++taken_;
+    return;
+  }
+  // Written by bulwark only; something else writes to the topic. Named by
+  // position, never by content.
+  ++refused_;
+  log::limited().write(log::level::warn, "run", "fold record refused", "a fold record was refused",
+                       {{"topic", s_.cfg_.opts.kafka.fold_topic},
+                        {"partition", m.partition()},
+                        {"offset", m.offset()},
+                        {"error", *why}});
+}
+
+bool fold_member::checkpoint(const std::set<std::int32_t>& parts, bool all) {
+  std::vector<pipeline::fold_record> records;
+  std::vector<kafka::partition_offset> offsets;
+  {
+    std::lock_guard lock(s_.stage_mutex_);
+    records = s_.stage_->take_drift_state(parts, all || rewrite_all_);
+  }
+  for (const std::int32_t p : parts) {
+    const auto it = next_.find(p);
+    if (it == next_.end()) continue;
+    const auto done = committed_.find(p);
+    if (done != committed_.end() && done->second >= it->second) continue;
+    offsets.push_back({{s_.cfg_.opts.kafka.fold_topic, p}, it->second});
+    // Last in its partition: what the state before it covers.
+    records.push_back({p, std::string(position_key), std::to_string(it->second)});
+  }
+  if (!records.empty()) {
+    const std::uint64_t failures_before = state_failures_.load();
+    const std::string state_topic = s_.plan_.fold_state_topic();
+    for (const auto& r : records) {
+      kafka::outgoing o;
+      o.topic = state_topic;
+      o.partition = r.partition;
+      o.key = r.key;
+      o.value = r.value;
+      kafka::error why;
+      kafka::produce_status st;
+      while ((st = state_producer_->produce(o, &why)) == kafka::produce_status::queue_full)
+        state_producer_->poll(5ms);
+      if (st == kafka::produce_status::failed) state_failures_.fetch_add(1);
+    }
+    state_records_ += records.size();
+    if (!state_producer_->flush(10s) || state_failures_.load() != failures_before) {
+      rewrite_all_ = true;
+      log::limited().write(log::level::warn, "run", "drift state not delivered",
+                           "drift state not delivered in time; fold offsets wait for it",
+                           {{"topic", state_topic}, {"records", records.size()}});
+      return false;
+    }
+    rewrite_all_ = false;
+  }
+  if (offsets.empty()) return true;
+  if (auto err = consumer_->commit(offsets, false)) {
+    log::limited().write(log::level::warn, "run", "fold commit failed", "fold commit failed",
+                         {{"error", err->message}});
+    return true; // the state is out; a later commit covers it
+  }
+  for (const auto& o : offsets)
+    committed_[o.tp.partition] = o.offset;
+  return true;
+}
+
+void fold_member::run(const std::atomic<bool>& stop) {
+  const bound_writer metrics_writer(s_.metrics_.get());
+  auto next_checkpoint = clock::now() + 2s;
+  while (!stop.load()) {
+    if (auto m = consumer_->poll(50ms)) handle(*m);
+    if (clock::now() >= next_checkpoint) {
+      checkpoint(held_, false);
+      next_checkpoint = clock::now() + 2s;
+    }
+  }
+  consumer_->close(); // revokes what it holds: written out, committed, released
+  log::info("run", "fold member stopped",
+            {{"taken", taken_},
+             {"skipped", skipped_},
+             {"refused", refused_},
+             {"state_records", state_records_}});
+}
+
 void service::produce_stage_outputs(bool final) {
   std::string alerts, audit;
+  std::vector<pipeline::fold_record> fold;
   {
     std::lock_guard lock(stage_mutex_);
     alerts.swap(stage_->outputs().alerts);
     audit.swap(stage_->outputs().audit);
+    fold.swap(stage_->outputs().fold);
     stage_->outputs().clear();
     count_alert_kinds(alerts);
   }
@@ -1216,7 +1485,10 @@ void service::produce_stage_outputs(bool final) {
   append_line_records(records, audit, cfg_.opts.kafka.audit_topic, 0, audit_writer_);
   for (const auto& o : records)
     stage_backlog_.push_back(
-        {std::string(o.topic), o.partition, std::string(o.value), o.key.has_value()});
+        {std::string(o.topic), o.partition, std::string(o.value), o.key.has_value(), {}});
+  for (auto& f : fold)
+    stage_backlog_.push_back(
+        {cfg_.opts.kafka.fold_topic, f.partition, std::move(f.value), false, std::move(f.key)});
   // A full queue (a slow broker) holds them back, in order; the audit chain
   // must stay one ordered sequence, so nothing overtakes a waiting record.
   const auto give_up = clock::now() + (final ? 5s : 50ms);
@@ -1226,7 +1498,10 @@ void service::produce_stage_outputs(bool final) {
     o.topic = r.topic;
     o.partition = r.partition;
     o.value = r.value;
-    if (r.audit) o.key = audit_writer_;
+    if (r.audit)
+      o.key = audit_writer_;
+    else if (!r.key.empty())
+      o.key = r.key;
     const kafka::produce_status st = producer_->produce(o);
     if (st == kafka::produce_status::queued) {
       stage_backlog_.pop_front();
@@ -1563,6 +1838,8 @@ int service::run() {
       http_ != nullptr && !http_->address.empty() ? http_->address : cfg_.opts.http.listen;
   if (!make_alertmanager(cfg_.opts, listen, "bulwark run", alertmanager)) return bad_usage;
   dopts.also = alertmanager.get();
+  if (!relay_) dopts.fold_partitions = plan_.fold_partitions();
+  fold_partitions_ = dopts.fold_partitions;
   auto made = pipeline::detectors::make(cfg_.opts, spec_, dopts);
   if (auto* e = std::get_if<std::string>(&made)) {
     log::error("run", "cannot set up the detectors", {{"error", *e}});
@@ -1602,6 +1879,21 @@ int service::run() {
       log::error("run", "cannot start a worker", {{"worker", i}, {"error", why}});
       return bad_usage;
     }
+  }
+  // Several instances (kafka.fold_topic): the fold topic's member.
+  std::unique_ptr<fold_member> fold;
+  if (fold_partitions_ > 0) {
+    fold = std::make_unique<fold_member>(*this);
+    std::string why;
+    if (!fold->start(why)) {
+      log::error("run", "cannot start the fold consumer",
+                 {{"topic", cfg_.opts.kafka.fold_topic}, {"error", why}});
+      return bad_usage;
+    }
+    log::info("run", "fold topic in use",
+              {{"topic", cfg_.opts.kafka.fold_topic},
+               {"partitions", fold_partitions_},
+               {"group", cfg_.opts.kafka.group_id + ".fold"}});
   }
   // From here the endpoint serves this service; it lets go (under the lock,
   // so no scrape is running) before the workers and the registry go.
@@ -1660,6 +1952,9 @@ int service::run() {
   std::vector<std::thread> threads;
   for (auto& w : workers)
     threads.emplace_back([&w, &committed] { w->run(committed); });
+  std::atomic<bool> fold_stop{false};
+  std::thread fold_thread;
+  if (fold) fold_thread = std::thread([&] { fold->run(fold_stop); });
 
   const auto started = clock::now();
   auto next_progress = started + hooks_.progress_every;
@@ -1689,6 +1984,12 @@ int service::run() {
   }
   for (auto& t : threads)
     t.join();
+  // Before the stage finishes: the keys it holds for the fold partitions go
+  // to their next owner with their windows open, not closed here.
+  if (fold_thread.joinable()) {
+    fold_stop.store(true);
+    fold_thread.join();
+  }
   workers_done.store(true);
   poller.join();
   serve_reloads();
@@ -1782,7 +2083,7 @@ int run_service(const loaded_config& loaded_cfg, bool relay, run_hooks hooks) {
 
   std::optional<kafka::embedded_cluster> cluster;
   kafka::properties props = opts.kafka.properties;
-  topic_plan plan(opts.kafka, integrity_state_enabled(opts, relay));
+  topic_plan plan(opts.kafka, integrity_state_enabled(opts, relay), relay);
   if (opts.kafka.brokers == "embedded") {
     auto c = kafka::embedded_cluster::make(3);
     if (auto* e = std::get_if<kafka::error>(&c)) {

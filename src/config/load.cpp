@@ -141,10 +141,18 @@ void check_topics(const value& section, const present& seen, const kafka_options
                                    {"audit_topic", &o.audit_topic},
                                    {"dlq_topic", &o.dlq_topic},
                                    {"quarantine_topic", &o.quarantine_topic},
-                                   {"integrity_state_topic", &o.integrity_state_topic}}) {
+                                   {"integrity_state_topic", &o.integrity_state_topic},
+                                   {"fold_topic", &o.fold_topic}}) {
     if (topic->empty()) continue; // a changelog turned off uses no topic
     const auto [at, in_file] = located(key);
     uses.push_back({*topic, at.path, at, in_file});
+  }
+  if (!o.fold_topic.empty()) {
+    const auto [at, in_file] = located("fold_topic");
+    const std::string state = o.fold_topic + ".state";
+    if (!is_valid_topic_name(state))
+      at.fail(cat("the drift state topic ", shown(state), " would be longer than 249 characters"));
+    uses.push_back({state, cat(at.path, " + .state"), at, in_file});
   }
   for (std::size_t j = 1; j < uses.size(); ++j) {
     for (std::size_t i = 0; i < j; ++i) {
@@ -182,6 +190,8 @@ kafka_options read_kafka(const value& v) {
              field("dlq_topic", o.dlq_topic, topic_name),
              field("quarantine_topic", o.quarantine_topic, topic_name),
              field("integrity_state_topic", o.integrity_state_topic,
+                   [](const value& t) { return text(t).empty() ? std::string() : topic_name(t); }),
+             field("fold_topic", o.fold_topic,
                    [](const value& t) { return text(t).empty() ? std::string() : topic_name(t); }),
              field("embedded_partitions", o.embedded_partitions, integer<int>(1, 1000)),
              field("properties", o.properties, map_of(property_value, property_name_problem)),

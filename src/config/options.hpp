@@ -47,6 +47,11 @@ struct kafka_options {
   /// Per-source integrity state, checkpointed and restored across rebalances
   /// and restarts (docs/integrity.md); "" turns the changelog off.
   std::string integrity_state_topic = "bulwark.integrity.state";
+  /// Several instances: drift values and non-critical alert occurrences go
+  /// through this topic to the one instance that owns their key (consumer
+  /// group `<group_id>.fold`), and drift state through `<fold_topic>.state`
+  /// (docs/deployment.md); "" (the default) keeps them in each instance.
+  std::string fold_topic;
   int embedded_partitions = 8;
   std::map<std::string, std::string> properties; ///< passed through to librdkafka
 };

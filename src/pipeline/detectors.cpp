@@ -5,6 +5,7 @@
 #include "core/json_writer.hpp"
 #include "crypto/hmac.hpp"
 #include "metrics/status_board.hpp"
+#include "pipeline/fold.hpp"
 
 #include "json/splice.hpp"
 #include <algorithm>
@@ -282,7 +283,91 @@ void detectors::submit(alert_request r, timestamp_ms at) {
   const auto kinds = alert_kinds();
   ++requests_[static_cast<std::size_t>(std::find(kinds.begin(), kinds.end(), r.kind) -
                                        kinds.begin())];
+  // Critical alerts are never delayed (SPEC §6): the instance that sees one
+  // emits it. The rest are folded by the one instance holding the alert
+  // partition, so N instances emit one alert, not N.
+  if (options_.fold_partitions > 0 && r.level != severity::critical) {
+    out_.fold.push_back({fold::partition_of(fold::alert_key, options_.fold_partitions),
+                         std::string(fold::alert_key), fold::encode(r)});
+    return;
+  }
+  engine_submit(r, at);
+}
+
+void detectors::engine_submit(const alert_request& r, timestamp_ms at) {
   alerts_->submit(r, at, *sink_);
+}
+
+std::optional<std::string> detectors::fold_in(std::string_view value, timestamp_ms now) {
+  if (options_.clock == clock_mode::wall_clock) now_ = now;
+  auto decoded = fold::decode(value, drift_ ? drift_values_.size() : 0);
+  if (auto* e = std::get_if<std::string>(&decoded)) return std::move(*e);
+  if (auto* r = std::get_if<alert_request>(&decoded)) {
+    engine_submit(*r, now_);
+    return std::nullopt;
+  }
+  if (!drift_) return std::string("drift values, but no drift features are configured");
+  const auto& d = std::get<fold::drift_values>(decoded);
+  d.values(fold_values_);
+  drift_alerts(drift_->advance(now_));
+  drift_->observe(d.key, d.model, fold_values_, d.at, d.ref);
+  if (!drift_dirty_.contains(d.key)) drift_dirty_.emplace(d.key);
+  return std::nullopt;
+}
+
+std::vector<fold_record> detectors::take_drift_state(const std::set<std::int32_t>& parts,
+                                                     bool all) {
+  std::vector<fold_record> out;
+  if (!drift_ || options_.fold_partitions <= 0 || parts.empty()) return out;
+  const timestamp_ms window = drift_->config().window_ms;
+  const timestamp_ms current = window > 0 ? now_ / window : 0;
+  // A window that closed changed every key's state (panes, rings, CUSUMs).
+  std::set<std::int32_t> closed;
+  for (const std::int32_t p : parts) {
+    auto [it, fresh] = drift_written_window_.try_emplace(p, current);
+    if (fresh || it->second != current) closed.insert(p);
+    it->second = current;
+  }
+  const auto ref_text = [](std::uint64_t id) { return std::to_string(id); };
+  for (const std::string& key : drift_->tracked_keys()) {
+    std::string fk = fold::drift_fold_key(key);
+    const std::int32_t p = fold::partition_of(fk, options_.fold_partitions);
+    if (!parts.contains(p)) continue;
+    const auto dirty = drift_dirty_.find(key);
+    if (!all && !closed.contains(p) && dirty == drift_dirty_.end()) continue;
+    if (dirty != drift_dirty_.end()) drift_dirty_.erase(dirty);
+    if (auto text = drift_->export_key(key, ref_text))
+      out.push_back({p, std::move(fk), std::move(*text)});
+  }
+  return out;
+}
+
+std::optional<std::string> detectors::restore_drift(std::string_view key, std::string_view value) {
+  if (!drift_) return std::string("no drift features are configured");
+  if (!fold::drift_key_of(key)) return std::string("not a drift key");
+  const auto ref_id = [](std::string_view text) -> std::optional<std::uint64_t> {
+    std::uint64_t id = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+    if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+    return id;
+  };
+  if (auto err = drift_->import_key(value, ref_id)) return err->message;
+  return std::nullopt;
+}
+
+void detectors::release_fold_partitions(const std::set<std::int32_t>& parts, timestamp_ms now) {
+  if (options_.fold_partitions <= 0) return;
+  if (options_.clock == clock_mode::wall_clock) now_ = now;
+  if (drift_)
+    for (const std::string& key : drift_->tracked_keys())
+      if (parts.contains(fold::partition_of(fold::drift_fold_key(key), options_.fold_partitions))) {
+        drift_->release_key(key);
+        drift_dirty_.erase(key);
+      }
+  for (const std::int32_t p : parts)
+    drift_written_window_.erase(p);
+  if (parts.contains(fold::partition_of(fold::alert_key, options_.fold_partitions)))
+    alerts_->flush(now_, *sink_);
 }
 
 void detectors::drift_alerts(std::vector<drift::raised_alert> raised) {
@@ -382,8 +467,17 @@ stage_decision detectors::observe(const record_facts& f, std::string_view raw,
       if (auto t = time_of(f.at(fact_spec::drift_time))) {
         std::string_view model;
         drift_inputs(f, *spec_, drift_key_, model, drift_values_);
-        drift_alerts(drift_->advance(now_));
-        drift_->observe(drift_key_, model, drift_values_, *t, ref_id_of(ref, input_topics_));
+        const std::uint64_t ref_id = ref_id_of(ref, input_topics_);
+        if (options_.fold_partitions > 0) {
+          // To the key's owner, which observes them as a single instance would.
+          std::string fk = fold::drift_fold_key(drift_key_);
+          const std::int32_t p = fold::partition_of(fk, options_.fold_partitions);
+          out_.fold.push_back(
+              {p, std::move(fk), fold::encode(drift_key_, model, *t, ref_id, drift_values_)});
+        } else {
+          drift_alerts(drift_->advance(now_));
+          drift_->observe(drift_key_, model, drift_values_, *t, ref_id);
+        }
       }
     }
   }

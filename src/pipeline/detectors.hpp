@@ -58,15 +58,25 @@ struct stage_decision {
   }
 };
 
+/// One record for the fold topic (pipeline/fold.hpp), or for its drift
+/// state changelog: the partition is fold::partition_of(key).
+struct fold_record {
+  std::int32_t partition = 0;
+  std::string key;
+  std::string value;
+};
+
 /// NDJSON lines produced by the stage, drained by the caller.
 struct stage_outputs {
   std::string alerts;
   std::string audit;
+  std::vector<fold_record> fold; ///< options::fold_partitions only
   std::uint64_t alert_count = 0;
   std::uint64_t audit_count = 0;
   void clear() {
     alerts.clear();
     audit.clear();
+    fold.clear();
   }
 };
 
@@ -87,6 +97,11 @@ public:
     /// instead of starting a new one. `run` reads it from the audit topic and
     /// then records a `chain_resumed` decision.
     std::optional<audit::chain_head> resume_audit = std::nullopt;
+    /// The partition count of the fold topic (kafka.fold_topic; 0: off).
+    /// On: the drift values of trusted events and every non-critical alert
+    /// occurrence go to outputs().fold instead of this stage's own monitor
+    /// and engine; the owner of their fold partition takes them (fold_in).
+    std::int32_t fold_partitions = 0;
   };
 
   /// Builds every detector the configuration enables. An error names the
@@ -166,6 +181,25 @@ public:
   /// The changelog key of `source` of input `topic`.
   static std::string state_key(std::string_view topic, std::string_view source);
 
+  // --- the fold topic (run, kafka.fold_topic; pipeline/fold.hpp) ---
+  /// One record of a fold partition this instance holds: drift values are
+  /// observed by this stage's monitor, an alert occurrence goes to its
+  /// engine. Why it was refused otherwise (nothing changes then).
+  std::optional<std::string> fold_in(std::string_view value, timestamp_ms now);
+  /// Drift state records for the changelog of the fold partitions in
+  /// `parts` (keyed like the fold topic, values from drift::monitor::export_key):
+  /// every key there with `all`, else the keys that took values since they
+  /// were last written, or every key when a window closed since then.
+  std::vector<fold_record> take_drift_state(const std::set<std::int32_t>& parts, bool all);
+  /// One record read back from the drift state changelog (the last value of
+  /// its key); why it was refused otherwise.
+  std::optional<std::string> restore_drift(std::string_view key, std::string_view value);
+  /// The fold partitions `parts` went to another instance: their drift keys
+  /// are dropped here (their state was written by take_drift_state first),
+  /// and folded alerts still pending go out when the alert partition is one
+  /// of them.
+  void release_fold_partitions(const std::set<std::int32_t>& parts, timestamp_ms now);
+
   /// Records Kafka delivered again after this stage had judged them (a
   /// rebalance or rewind re-reads what was not yet committed): judged again
   /// by signature and remembered replays only, counted here.
@@ -182,6 +216,9 @@ private:
                                std::optional<timestamp_ms> event_time,
                                std::optional<timestamp_ms> record_time);
   void submit(alert_request r, timestamp_ms at);
+  /// `r` to this stage's engine (submit forwards it to the fold topic instead
+  /// when folding, unless critical).
+  void engine_submit(const alert_request& r, timestamp_ms at);
   void drift_alerts(std::vector<drift::raised_alert> raised);
   void audit_line(std::string line);
 
@@ -208,6 +245,10 @@ private:
   std::optional<integrity::state_book> book_;            ///< options::integrity_state
   std::map<integrity::home, std::int64_t> written_high_; ///< last position written per partition
   std::vector<std::uint64_t> requests_ = std::vector<std::uint64_t>(alert_kinds().size() + 1);
+  // The fold topic (options::fold_partitions).
+  std::set<std::string, std::less<>> drift_dirty_;            ///< drift keys changed since written
+  std::map<std::int32_t, timestamp_ms> drift_written_window_; ///< per fold partition
+  std::vector<drift::feature_value> fold_values_;
 };
 
 /// The drift inputs of one event: its joined key, the first key field (the
