@@ -388,8 +388,9 @@ public:
     bool audit = false; ///< keyed by audit_writer_
     std::string key;    ///< a fold record's key
   };
-  /// kafka.fold_topic: its partition count (0: off) and its member.
+  /// kafka.fold_topic: its partition count (0: off); partitions held.
   std::int32_t fold_partitions_ = 0;
+  std::atomic<int> fold_held_{0};
   std::deque<stage_record> stage_backlog_; ///< poller thread and shutdown only
   std::optional<kafka::producer> producer_;
 
@@ -1332,6 +1333,7 @@ void fold_member::on_assign(const std::vector<kafka::topic_partition>& parts) {
         ++restored;
       }
   }
+  s_.fold_held_.fetch_add(static_cast<int>(numbers.size()));
   for (const std::int32_t n : numbers) {
     held_.insert(n);
     next_.erase(n);
@@ -1357,6 +1359,7 @@ void fold_member::on_revoke(const std::vector<kafka::topic_partition>& parts) {
     std::lock_guard lock(s_.stage_mutex_);
     s_.stage_->release_fold_partitions(leaving, wall_clock_now());
   }
+  s_.fold_held_.fetch_sub(static_cast<int>(leaving.size()));
   for (const std::int32_t n : leaving) {
     held_.erase(n);
     next_.erase(n);
@@ -1384,6 +1387,8 @@ void fold_member::handle(const kafka::message& m) {
     why = s_.stage_->fold_in(*m.value(), wall_clock_now());
   }
   next_[m.partition()] = m.offset() + 1;
+  if (thread_writer != nullptr)
+    thread_writer->add(s_.cat_.fold_records, {metrics::at{why ? 2U : 0U}});
   if (!why) {
     ++taken_;
     return;
@@ -1430,6 +1435,8 @@ bool fold_member::checkpoint(const std::set<std::int32_t>& parts, bool all) {
       if (st == kafka::produce_status::failed) state_failures_.fetch_add(1);
     }
     state_records_ += records.size();
+    if (thread_writer != nullptr)
+      thread_writer->add(s_.cat_.drift_state_writes, {}, records.size());
     if (!state_producer_->flush(10s) || state_failures_.load() != failures_before) {
       rewrite_all_ = true;
       log::limited().write(log::level::warn, "run", "drift state not delivered",
@@ -1759,6 +1766,7 @@ void service::on_scrape(metrics::registry& r) {
           static_cast<double>(std::max<std::int64_t>(0, lag)));
   });
   r.set(cat_.consumption_paused, {}, paused_workers_.load(std::memory_order_relaxed) > 0 ? 1 : 0);
+  r.set(cat_.fold_partitions, {}, static_cast<double>(fold_held_.load(std::memory_order_relaxed)));
   r.set(cat_.ready, {}, readiness().ready ? 1 : 0);
 }
 

@@ -169,6 +169,16 @@ catalog declare_catalog(builder& b, const catalog_inputs& in) {
       b.add_counter("bulwark_drift_windows_total",
                     "Windows closed and compared with the reference.", model_feature());
 
+  c.fold_records = b.add_counter(
+      "bulwark_fold_records_total",
+      "Fold topic records by outcome (taken, skipped as covered by restored state, refused).",
+      {label("outcome", fold_outcomes)});
+  c.fold_partitions =
+      b.add_gauge("bulwark_fold_partitions", "Fold topic partitions this instance owns.");
+  c.drift_state_writes =
+      b.add_counter("bulwark_drift_state_records_total",
+                    "Drift state records written to the fold state topic (keys and positions).");
+
   c.audit_records =
       b.add_counter("bulwark_audit_records_total", "Records appended to the audit chain.");
   c.audit_checkpoints = b.add_counter("bulwark_audit_checkpoints_total",

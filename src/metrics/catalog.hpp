@@ -59,6 +59,9 @@ inline constexpr std::array<std::string_view, 2> reference_states{"frozen", "lea
 inline constexpr std::array<std::string_view, 7> alert_outcomes{
     "folded",          "over_budget",   "deferred",       "absorbed",
     "dropped_pending", "evicted_folds", "evicted_budgets"};
+/// What the fold member did with a fold record (kafka.fold_topic): taken
+/// into the stage, skipped (covered by restored state), refused (malformed).
+inline constexpr std::array<std::string_view, 3> fold_outcomes{"taken", "skipped", "refused"};
 /// Outcome of an Alertmanager post or a rule reload.
 inline constexpr std::array<std::string_view, 2> results{"ok", "failed"};
 } // namespace vocabulary
@@ -135,6 +138,10 @@ struct catalog {
   gauge_family drift_js_distance;   ///< {model, feature}
   gauge_family drift_wasserstein_u; ///< {model, feature}
   counter_family drift_windows;     ///< {model, feature}
+  // Several instances (kafka.fold_topic).
+  counter_family fold_records;       ///< {outcome}
+  gauge_family fold_partitions;      ///< held by this instance
+  counter_family drift_state_writes; ///< drift state records written
   // Audit chain, rules, process.
   counter_family audit_records;
   counter_family audit_checkpoints;
