@@ -16,7 +16,20 @@ alert_request make_alert(std::string_view kind, std::string_view source, bool au
   a.level = default_severity(kind);
   a.source = std::string(clip_identifier(source));
   a.authenticated = authenticated;
-  a.model = std::string(clip_identifier(model));
+  // An unverified event's model is the sender's claim: kept out of the
+  // fingerprint (SPEC §6: authenticated fields only), shown in the evidence,
+  // as findings do.
+  if (authenticated) {
+    a.model = std::string(clip_identifier(model));
+  } else if (!model.empty() && model.size() <= 64 && evidence.size() >= 2 &&
+             evidence.back() == '}') {
+    evidence.pop_back();
+    if (evidence.size() > 1) evidence += ',';
+    append_json_string(evidence, "claimed_model");
+    evidence += ':';
+    append_json_string(evidence, model);
+    evidence += '}';
+  }
   a.rule = std::string(clip_identifier(rule));
   a.title = std::move(title);
   a.evidence = std::move(evidence);

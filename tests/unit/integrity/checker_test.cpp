@@ -67,7 +67,11 @@ TEST(Checker, AnEditedSignedEventIsQuarantinedAsTamper) {
   EXPECT_FALSE(a.authenticated);
   EXPECT_EQ(a.source, "srv-1");
   EXPECT_EQ(a.at, t0);
-  EXPECT_EQ(a.evidence, R"({"reason":"bad_mac","form":"body","kid":"k1","seq":1})");
+  // The model of an event that failed its check is only claimed: out of the
+  // fingerprint (SPEC §6), into the evidence.
+  EXPECT_EQ(a.model, "");
+  EXPECT_EQ(a.evidence,
+            R"({"reason":"bad_mac","form":"body","kid":"k1","seq":1,"claimed_model":"fraud"})");
 }
 
 TEST(Checker, AnUnknownKeyIsTamperAndItsIdIsNotEchoed) {
