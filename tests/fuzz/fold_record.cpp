@@ -11,9 +11,8 @@
 //    forwarded twice means the same thing both times;
 //  - an alert's evidence that decodes is a JSON object (it goes into alert
 //    lines as it is).
-#include "pipeline/fold.hpp"
-
 #include "check.hpp"
+#include "pipeline/fold.hpp"
 
 #include <cstddef>
 #include <cstdint>
