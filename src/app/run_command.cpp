@@ -209,6 +209,16 @@ void append_line_records(std::vector<kafka::outgoing>& out, const std::string& l
   }
 }
 
+/// Queues one changelog record on `p` (a producer of its own, polled here),
+/// waiting while its queue is full. False when the producer refused it
+/// (`why` says why): retrying cannot help then.
+bool produce_waiting(kafka::producer& p, const kafka::outgoing& o, kafka::error& why) {
+  kafka::produce_status st;
+  while ((st = p.produce(o, &why)) == kafka::produce_status::queue_full)
+    p.poll(5ms);
+  return st != kafka::produce_status::failed;
+}
+
 /// What `bulwark demo` adds to the service.
 struct run_hooks {
   std::chrono::milliseconds progress_every{5000};
@@ -388,8 +398,7 @@ public:
     bool audit = false; ///< keyed by audit_writer_
     std::string key;    ///< a fold record's key
   };
-  /// kafka.fold_topic: its partition count (0: off); partitions held.
-  std::int32_t fold_partitions_ = 0;
+  /// kafka.fold_topic: the fold partitions this instance holds.
   std::atomic<int> fold_held_{0};
   std::deque<stage_record> stage_backlog_; ///< poller thread and shutdown only
   std::optional<kafka::producer> producer_;
@@ -1188,10 +1197,7 @@ void service::checkpoint_state(const std::vector<kafka::topic_partition>* only, 
     o.key = r.key;
     if (r.value) o.value = *r.value; // else a null value: a tombstone
     kafka::error why;
-    kafka::produce_status st;
-    while ((st = state_producer_->produce(o, &why)) == kafka::produce_status::queue_full)
-      state_producer_->poll(5ms);
-    if (st == kafka::produce_status::failed) {
+    if (!produce_waiting(*state_producer_, o, why)) {
       log::limited().write(log::level::error, "run", "integrity state refused",
                            "an integrity state record was refused by the producer",
                            {{"topic", topic}, {"error", why.message}});
@@ -1377,6 +1383,7 @@ void fold_member::handle(const kafka::message& m) {
   }
   if (const auto c = covered_.find(m.partition()); c != covered_.end() && m.offset() < c->second) {
     ++skipped_;
+    if (thread_writer != nullptr) thread_writer->add(s_.cat_.fold_records, {metrics::at{1U}});
     return;
   }
   std::optional<std::string> why;
@@ -1429,10 +1436,7 @@ bool fold_member::checkpoint(const std::set<std::int32_t>& parts, bool all) {
       o.key = r.key;
       o.value = r.value;
       kafka::error why;
-      kafka::produce_status st;
-      while ((st = state_producer_->produce(o, &why)) == kafka::produce_status::queue_full)
-        state_producer_->poll(5ms);
-      if (st == kafka::produce_status::failed) state_failures_.fetch_add(1);
+      if (!produce_waiting(*state_producer_, o, why)) state_failures_.fetch_add(1);
     }
     state_records_ += records.size();
     if (thread_writer != nullptr)
@@ -1846,8 +1850,7 @@ int service::run() {
       http_ != nullptr && !http_->address.empty() ? http_->address : cfg_.opts.http.listen;
   if (!make_alertmanager(cfg_.opts, listen, "bulwark run", alertmanager)) return bad_usage;
   dopts.also = alertmanager.get();
-  if (!relay_) dopts.fold_partitions = plan_.fold_partitions();
-  fold_partitions_ = dopts.fold_partitions;
+  dopts.fold_partitions = plan_.fold_partitions(); // 0 in the relay
   auto made = pipeline::detectors::make(cfg_.opts, spec_, dopts);
   if (auto* e = std::get_if<std::string>(&made)) {
     log::error("run", "cannot set up the detectors", {{"error", *e}});
@@ -1890,7 +1893,7 @@ int service::run() {
   }
   // Several instances (kafka.fold_topic): the fold topic's member.
   std::unique_ptr<fold_member> fold;
-  if (fold_partitions_ > 0) {
+  if (plan_.fold_partitions() > 0) {
     fold = std::make_unique<fold_member>(*this);
     std::string why;
     if (!fold->start(why)) {
@@ -1900,7 +1903,7 @@ int service::run() {
     }
     log::info("run", "fold topic in use",
               {{"topic", cfg_.opts.kafka.fold_topic},
-               {"partitions", fold_partitions_},
+               {"partitions", plan_.fold_partitions()},
                {"group", cfg_.opts.kafka.group_id + ".fold"}});
   }
   // From here the endpoint serves this service; it lets go (under the lock,

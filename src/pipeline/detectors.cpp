@@ -291,10 +291,6 @@ void detectors::submit(alert_request r, timestamp_ms at) {
                          std::string(fold::alert_key), fold::encode(r)});
     return;
   }
-  engine_submit(r, at);
-}
-
-void detectors::engine_submit(const alert_request& r, timestamp_ms at) {
   alerts_->submit(r, at, *sink_);
 }
 
@@ -303,7 +299,7 @@ std::optional<std::string> detectors::fold_in(std::string_view value, timestamp_
   auto decoded = fold::decode(value, drift_ ? drift_values_.size() : 0);
   if (auto* e = std::get_if<std::string>(&decoded)) return std::move(*e);
   if (auto* r = std::get_if<alert_request>(&decoded)) {
-    engine_submit(*r, now_);
+    alerts_->submit(*r, now_, *sink_); // counted where it was raised
     return std::nullopt;
   }
   if (!drift_) return std::string("drift values, but no drift features are configured");

@@ -215,10 +215,8 @@ private:
                                std::optional<std::string_view> sig_header,
                                std::optional<timestamp_ms> event_time,
                                std::optional<timestamp_ms> record_time);
+  /// `r` to this stage's engine, or to the fold topic when folding and not critical.
   void submit(alert_request r, timestamp_ms at);
-  /// `r` to this stage's engine (submit forwards it to the fold topic instead
-  /// when folding, unless critical).
-  void engine_submit(const alert_request& r, timestamp_ms at);
   void drift_alerts(std::vector<drift::raised_alert> raised);
   void audit_line(std::string line);
 

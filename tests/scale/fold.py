@@ -39,9 +39,6 @@ Each run takes ~1.5 minutes (56 s of stream); both ~3 minutes.
 usage: fold.py --bulwark BIN --tool KAFKA_TOOL [--only single|fold] [--keep DIR] [--broker BIN]
 """
 import argparse
-import datetime
-import hashlib
-import hmac
 import json
 import os
 import random
@@ -57,7 +54,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
 import kafka_e2e  # noqa: E402  (Broker, Instance)
-from bulwark_proc import http, samples  # noqa: E402
+from bulwark_proc import http, parse_ts, samples, sign_body  # noqa: E402
 
 SEED = 20261127
 KEY_HEX = "6e" * 32
@@ -129,12 +126,6 @@ def fold_partition(key, partitions=FOLD_PARTITIONS):
     return fnv1a64(key.encode()) % partitions
 
 
-def sign(obj):
-    body = json.dumps(obj, separators=(",", ":")).encode()
-    mac = hmac.new(bytes.fromhex(KEY_HEX), body, hashlib.sha256).hexdigest()
-    return (body[:-1] + b',"sig":{"kid":"k1","mac":"' + mac.encode() + b'"}}').decode()
-
-
 def finding_text(rng, what, n):
     if what == "secret":
         return "deploy with aws key AKIA" + "".join(
@@ -195,13 +186,13 @@ def make_stream(start_ms):
         if source in FLOOD_SOURCES and FLOOD_FROM_S * 1000 <= rel_ms < FLOOD_TO_S * 1000:
             note = finding_text(rng, "flood", i)
         ev["note"] = note
-        line = sign(ev)
+        line = sign_body(ev, KEY_HEX)
         if source in TAMPER_SOURCES and source not in tampered and rel_ms >= TAMPER_AT_S * 1000:
             # Changed after signing: the MAC no longer matches.
             body = json.dumps(ev, separators=(",", ":"))
             assert line.startswith(body[:-1])
             line = line.replace('"note":"routine prediction"', '"note":"routine predicti0n"', 1)
-            assert line != sign(ev)
+            assert line != sign_body(ev, KEY_HEX)
             tampered.add(source)
             expected[rid] = ["quarantine"]
         else:
@@ -257,24 +248,12 @@ http:
 """)
 
 
-def parse_ts(text):
-    """Seconds since the epoch of an RFC 3339 UTC time as bulwark writes it."""
-    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
-        tzinfo=datetime.timezone.utc).timestamp()
-
-
-def consume(tool, bootstrap, topic, at_least, timeout):
-    r = subprocess.run([tool, "consume", bootstrap, topic, str(at_least), str(timeout)],
-                       capture_output=True)
-    return [json.loads(l) for l in r.stdout.decode().splitlines() if l]
-
-
 def consume_all(tool, bootstrap, wants):
     """{topic: records}, the topics read at the same time."""
     out = {}
 
     def one(topic, at_least, timeout):
-        out[topic] = consume(tool, bootstrap, topic, at_least, timeout)
+        out[topic] = kafka_e2e.consume(tool, bootstrap, topic, at_least, timeout)
 
     threads = [threading.Thread(target=one, args=w) for w in wants]
     for t in threads:
@@ -471,7 +450,7 @@ def run_once(args, fold, tmp):
             if rc != 0:
                 raise SystemExit(f"[{tag}] instance {inst.name} exited {rc} on SIGTERM")
         res.alerts = [json.loads(r["value"]) for r in
-                      consume(args.tool, broker.bootstrap, "bulwark.alerts", 1, 20)]
+                      kafka_e2e.consume(args.tool, broker.bootstrap, "bulwark.alerts", 1, 20)]
     finally:
         for inst in instances:
             try:

@@ -21,9 +21,6 @@ otherwise this test could not tell a working restore from a broken one.
 usage: integrity_state.py --bulwark BIN --tool KAFKA_TOOL [--only on|control] [--broker BIN]
 """
 import argparse
-import datetime
-import hashlib
-import hmac
 import json
 import os
 import signal
@@ -33,8 +30,11 @@ import tempfile
 import threading
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-import kafka_e2e  # noqa: E402  (Broker, Instance)
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+import kafka_e2e  # noqa: E402  (Broker, Instance, consume)
+from bulwark_proc import parse_ts, sign_body  # noqa: E402
 
 KEY_HEX = "5c" * 32
 SOURCES = [f"srv-{i:02d}" for i in range(50)]
@@ -47,12 +47,6 @@ PARTITIONS = 8
 SILENCE_AFTER_S = 20
 INTEGRITY_KINDS = ("integrity.gap", "integrity.replay", "integrity.silence", "integrity.reset",
                    "integrity.tamper", "integrity.unsigned")
-
-
-def sign(obj):
-    body = json.dumps(obj, separators=(",", ":")).encode()
-    mac = hmac.new(bytes.fromhex(KEY_HEX), body, hashlib.sha256).hexdigest()
-    return (body[:-1] + b',"sig":{"kid":"k1","mac":"' + mac.encode() + b'"}}').decode()
 
 
 def make_stream(start_ms):
@@ -69,7 +63,7 @@ def make_stream(start_ms):
               "epoch": "boot-1", "type": "prediction", "model": "fraud", "bw_test_id": n,
               "features": {"amount": (n * 7919) % 1000 / 10}}
         n += 1
-        line = sign(ev)
+        line = sign_body(ev, KEY_HEX)
         originals.setdefault(source, []).append((ev["bw_test_id"], line))
         return line
 
@@ -111,18 +105,6 @@ integrity:
   silence_after: {SILENCE_AFTER_S}s
   reorder_tolerance: 8
 """)
-
-
-def parse_ts(text):
-    """Seconds since the epoch of an RFC 3339 UTC time as bulwark writes it."""
-    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
-        tzinfo=datetime.timezone.utc).timestamp()
-
-
-def consume(tool, bootstrap, topic, at_least, timeout):
-    r = subprocess.run([tool, "consume", bootstrap, topic, str(at_least), str(timeout)],
-                       capture_output=True)
-    return [json.loads(l) for l in r.stdout.decode().splitlines() if l]
 
 
 def run_once(args, changelog, tmp):
@@ -182,16 +164,16 @@ def run_once(args, changelog, tmp):
         t_end = time.time()
         print(f"[{tag}] produced {len(lines)} records in {t_end - t0:.1f} s", flush=True)
         # Everything processed (sanitised + quarantined), well before silence_after.
-        sanitized = consume(args.tool, broker.bootstrap, "telemetry.sanitized",
+        sanitized = kafka_e2e.consume(args.tool, broker.bootstrap, "telemetry.sanitized",
                             len(lines) - len(replayed), 120)
-        quarantine = consume(args.tool, broker.bootstrap, "bulwark.quarantine", 0, 15)
-        dlq = consume(args.tool, broker.bootstrap, "bulwark.dlq", 0, 10)
+        quarantine = kafka_e2e.consume(args.tool, broker.bootstrap, "bulwark.quarantine", 0, 15)
+        dlq = kafka_e2e.consume(args.tool, broker.bootstrap, "bulwark.dlq", 0, 10)
         for inst in list(instances):
             rc = inst.stop()
             if rc != 0:
                 raise SystemExit(f"[{tag}] instance {inst.name} exited {rc}")
         instances.clear()
-        alerts = consume(args.tool, broker.bootstrap, "bulwark.alerts", 0, 15)
+        alerts = kafka_e2e.consume(args.tool, broker.bootstrap, "bulwark.alerts", 0, 15)
     finally:
         for inst in instances:
             try:

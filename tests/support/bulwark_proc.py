@@ -1,10 +1,14 @@
 """Helpers shared by the Python tests that drive `bulwark run`.
 
-    from bulwark_proc import Run, fail_with, wait_for, http, samples
+    from bulwark_proc import Run, fail_with, wait_for, http, samples, sign_body, parse_ts
 
 Run starts `bulwark run -c CONFIG` with its output in a log file and reads the
 HTTP port and the embedded cluster's bootstrap it announces on stdout.
 """
+import datetime
+import hashlib
+import hmac
+import json
 import re
 import subprocess
 import time
@@ -50,6 +54,21 @@ def samples(exposition):
             key, _, value = line.rpartition(" ")
             out[key] = float(value)
     return out
+
+
+def sign_body(obj, key_hex, kid="k1"):
+    """`obj` as compact JSON signed in the SPEC §4 body form: HMAC-SHA256
+    under `key_hex` of the bytes before `,"sig"` plus the closing `}`."""
+    body = json.dumps(obj, separators=(",", ":")).encode()
+    mac = hmac.new(bytes.fromhex(key_hex), body, hashlib.sha256).hexdigest()
+    return (body[:-1] + b',"sig":{"kid":"' + kid.encode() + b'","mac":"' + mac.encode()
+            + b'"}}').decode()
+
+
+def parse_ts(text):
+    """Seconds since the epoch of an RFC 3339 UTC time as bulwark writes it."""
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
 
 
 class Run:
