@@ -6,8 +6,13 @@ namespace bulwark::pipeline {
 
 fact_spec::fact_spec(const config::options& opts) {
   const auto add = [this](const std::string& pointer, std::size_t index) {
-    by_pointer_[pointer].push_back(static_cast<std::uint16_t>(index));
-    lengths_ |= std::uint64_t{1} << std::min<std::size_t>(pointer.size(), 63);
+    const std::size_t len = std::min<std::size_t>(pointer.size(), 63);
+    lengths_ |= std::uint64_t{1} << len;
+    std::vector<wanted>& bucket = by_length_[len];
+    auto it = std::find_if(bucket.begin(), bucket.end(),
+                           [&](const wanted& w) { return w.pointer == pointer; });
+    if (it == bucket.end()) it = bucket.insert(bucket.end(), wanted{pointer, {}});
+    it->slots.push_back(static_cast<std::uint16_t>(index));
   };
   pointers_.resize(fixed_slots);
   add(opts.integrity.event_time, integrity_time);
@@ -45,8 +50,9 @@ const std::vector<std::uint16_t>* fact_spec::slots_for(std::string_view pointer)
   // Most values are not wanted: their pointer's length already says so.
   if ((lengths_ & (std::uint64_t{1} << std::min<std::size_t>(pointer.size(), 63))) == 0)
     return nullptr;
-  const auto it = by_pointer_.find(pointer);
-  return it == by_pointer_.end() ? nullptr : &it->second;
+  for (const wanted& w : by_length_[std::min<std::size_t>(pointer.size(), 63)])
+    if (w.pointer == pointer) return &w.slots;
+  return nullptr;
 }
 
 } // namespace bulwark::pipeline

@@ -5,10 +5,10 @@
 #include "config/options.hpp"
 #include "core/verdict.hpp"
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace bulwark::pipeline {
@@ -44,15 +44,15 @@ public:
   std::size_t drift_feature_slot(std::size_t i) const noexcept { return drift_feature_begin_ + i; }
 
 private:
-  struct text_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
+  struct wanted {
+    std::string pointer;
+    std::vector<std::uint16_t> slots;
   };
   std::vector<std::string> pointers_;
-  std::unordered_map<std::string, std::vector<std::uint16_t>, text_hash, std::equal_to<>>
-      by_pointer_;
+  /// The wanted pointers by length (the last bucket: 63 bytes and longer). A
+  /// handful per length, so a lookup is a few compares and no hashing: it
+  /// runs for every value of every event.
+  std::array<std::vector<wanted>, 64> by_length_;
   std::uint64_t lengths_ = 0; ///< bit n: some wanted pointer has length n (n < 63); bit 63: longer
   std::size_t drift_key_begin_ = 0;
   std::size_t drift_feature_begin_ = 0;

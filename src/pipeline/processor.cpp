@@ -1,5 +1,7 @@
 #include "pipeline/processor.hpp"
 
+#include "core/time.hpp"
+
 #include "json/splice.hpp"
 #include <algorithm>
 #include <charconv>
@@ -78,8 +80,23 @@ void processor::value_scanner::reset() {
   pointers_.clear();
 }
 
+bool processor::envelope_timestamp(std::string_view pointer, std::string_view text) noexcept {
+  // Date, time and offset are digits in fixed places; at most nine fraction
+  // digits (nanoseconds) are free, too few for any value the packs look for.
+  if (pointer != "/ts" || !parse_rfc3339(text)) return false;
+  // After YYYY-MM-DDTHH:MM:SS: an optional fraction, then Z or an offset.
+  std::size_t fraction = 0;
+  if (text.size() > 19 && text[19] == '.')
+    while (20 + fraction < text.size() && text[20 + fraction] >= '0' && text[20 + fraction] <= '9')
+      ++fraction;
+  return fraction <= 9;
+}
+
 bool processor::value_scanner::on_value(const json::value_ref& v) {
   if (v.kind != json::value_kind::string) return true;
+  // The envelope's own timestamp, when it is one, is not scanned: it cannot
+  // hold a finding, and on every event it costs the digit databases most.
+  if (envelope_timestamp(v.pointer, v.text)) return true;
   values_.push_back(
       {v.begin, v.end, v.member_begin, pointers_.size(), v.pointer.size(), v.in_object});
   pointers_.append(v.pointer);

@@ -73,6 +73,10 @@ struct raw_info {
 
 class processor {
 public:
+  /// True for the envelope's `/ts` when it is an RFC 3339 timestamp with at
+  /// most nine fraction digits: such a value is not scanned (it cannot hold a
+  /// finding). Any other timestamp-looking value is scanned like every value.
+  static bool envelope_timestamp(std::string_view pointer, std::string_view text) noexcept;
   /// Without a ruleset, events are validated and passed through unchanged.
   explicit processor(const config::options& opts,
                      std::shared_ptr<const scan::ruleset> rules = nullptr);

@@ -2,6 +2,7 @@
 
 #include "scan/ruleset_impl.hpp"
 #include "scan/validators.hpp"
+#include "scan/value_cache.hpp"
 
 #include <algorithm>
 #include <array>
@@ -55,6 +56,12 @@ bool validate(const config::rule_spec& r, std::string_view span) noexcept {
 
 struct scanner::impl {
   hs_scratch_ptr scratch;
+  value_cache cache; ///< the candidates of values seen recently (value_cache.hpp)
+  /// Per event: the values the cache did not answer, where they are, their hashes.
+  std::vector<std::string_view> miss_values;
+  std::vector<std::uint32_t> miss_index;
+  std::vector<std::uint64_t> hashes;
+  std::vector<std::vector<match>> miss_out;
   /// Per byte value: bit g when it opens the gate of raw database g, bit
   /// 16 + g for normalized database g (gate.hpp).
   std::array<std::uint32_t, 256> gate_bits{};
@@ -258,6 +265,41 @@ void scanner::confirm(std::uint32_t rule, std::string_view original, std::string
 
 void scanner::candidates_of_values(std::span<const std::string_view> values,
                                    std::vector<std::vector<match>>& out) {
+  impl& m = *impl_;
+  if (out.size() < values.size()) out.resize(values.size());
+  m.miss_values.clear();
+  m.miss_index.clear();
+  m.hashes.resize(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (m.cache.cacheable(values[i])) {
+      m.hashes[i] = value_cache::hash(values[i]);
+      if (const std::vector<match>* known = m.cache.find(values[i], m.hashes[i])) {
+        out[i].assign(known->begin(), known->end());
+        continue;
+      }
+    }
+    m.miss_index.push_back(static_cast<std::uint32_t>(i));
+    m.miss_values.push_back(values[i]);
+  }
+  if (m.miss_values.empty()) return;
+  if (m.miss_values.size() == values.size()) {
+    scan_uncached(values, out);
+  } else {
+    scan_uncached(m.miss_values, m.miss_out);
+    for (std::size_t k = 0; k < m.miss_index.size(); ++k)
+      out[m.miss_index[k]].swap(m.miss_out[k]);
+  }
+  for (const std::uint32_t i : m.miss_index)
+    if (m.cache.cacheable(values[i])) m.cache.offer(values[i], m.hashes[i], out[i]);
+}
+
+scanner::cache_counters scanner::cache_stats() const noexcept {
+  const value_cache::stats& c = impl_->cache.counters();
+  return {c.hits, c.misses, c.stored, c.bytes};
+}
+
+void scanner::scan_uncached(std::span<const std::string_view> values,
+                            std::vector<std::vector<match>>& out) {
   impl& m = *impl_;
   const ruleset::impl& rs = rules_->internals();
   if (out.size() < values.size()) out.resize(values.size());

@@ -53,9 +53,21 @@ public:
 
   const ruleset& rules() const noexcept { return *rules_; }
 
+  /// How the cache of recently seen values has served this scanner (value_cache.hpp).
+  struct cache_counters {
+    std::uint64_t hits = 0;
+    std::uint64_t misses = 0;
+    std::uint64_t stored = 0;
+    std::size_t bytes = 0;
+  };
+  cache_counters cache_stats() const noexcept;
+
 private:
   void candidates_of_values(std::span<const std::string_view> values,
                             std::vector<std::vector<match>>& out);
+  /// candidates_of_values() without the cache: the Hyperscan passes, RE2, prompts.
+  void scan_uncached(std::span<const std::string_view> values,
+                     std::vector<std::vector<match>>& out);
   void confirm(std::uint32_t rule, std::string_view original, std::string_view scanned,
                const normalized_text* norm, std::vector<match>& out) const;
   void resolve(std::vector<match>& cands, std::vector<match>& out);

@@ -165,5 +165,24 @@ TEST(Redaction, ARejectedLineIsRedactedBeforeItReachesTheDeadLetters) {
   EXPECT_NE(dlq.find("\xEF\xBF\xBD"), std::string::npos) << "invalid byte shown as U+FFFD";
 }
 
+TEST(Redaction, OnlyAValidEnvelopeTimestampIsLeftUnscanned) {
+  EXPECT_TRUE(processor::envelope_timestamp("/ts", "2026-11-27T18:40:00Z"));
+  EXPECT_TRUE(processor::envelope_timestamp("/ts", "2026-11-27T18:40:00.123456789+01:00"));
+  // Ten fraction digits leave room for a value; elsewhere it is just text.
+  EXPECT_FALSE(processor::envelope_timestamp("/ts", "2026-11-27T18:40:00.4111111111Z"));
+  EXPECT_FALSE(processor::envelope_timestamp("/meta/ts", "2026-11-27T18:40:00Z"));
+  EXPECT_FALSE(processor::envelope_timestamp("/ts", "2026-11-27T18:40:00Z AKIAZ7QW2ERTY5UIOP3X"));
+  EXPECT_FALSE(processor::envelope_timestamp("/ts", "4111 1111 1111 1111"));
+
+  // What is not a timestamp in /ts is scanned like any value.
+  const result r = process(R"({"ts":"key AKIAZ7QW2ERTY5UIOP3X","msg":"x"})");
+  EXPECT_EQ(r.out.find("AKIAZ7QW2ERTY5UIOP3X"), std::string::npos) << r.out;
+  const result e = process(R"({"ts":"2026-11-27T18:40:00Z jane.doe@example.com","msg":"x"})");
+  EXPECT_EQ(e.out.find("jane.doe@example.com"), std::string::npos) << e.out;
+  // A valid one passes through untouched.
+  const std::string clean = R"({"ts":"2026-11-27T18:40:00.123Z","msg":"hello"})";
+  EXPECT_EQ(process(clean).out, clean);
+}
+
 } // namespace
 } // namespace bulwark::pipeline
