@@ -1,9 +1,8 @@
 #include "pipeline/processor.hpp"
 
-#include "core/time.hpp"
-
 #include "json/splice.hpp"
 #include <algorithm>
+#include <cassert>
 #include <charconv>
 
 namespace bulwark::pipeline {
@@ -78,18 +77,50 @@ void processor::value_scanner::reset() {
   values_.clear();
   texts_.clear();
   pointers_.clear();
+  text_arena_.clear();
+  mark_values_ = mark_pointers_ = mark_texts_ = 0;
+}
+
+std::size_t processor::value_scanner::begin_record() noexcept {
+  mark_values_ = values_.size();
+  mark_pointers_ = pointers_.size();
+  mark_texts_ = text_arena_.size();
+  return mark_values_;
+}
+
+void processor::value_scanner::drop_record() noexcept {
+  values_.resize(mark_values_);
+  pointers_.resize(mark_pointers_);
+  text_arena_.resize(mark_texts_);
 }
 
 bool processor::envelope_timestamp(std::string_view pointer, std::string_view text) noexcept {
-  // Date, time and offset are digits in fixed places; at most nine fraction
-  // digits (nanoseconds) are free, too few for any value the packs look for.
-  if (pointer != "/ts" || !parse_rfc3339(text)) return false;
-  // After YYYY-MM-DDTHH:MM:SS: an optional fraction, then Z or an offset.
-  std::size_t fraction = 0;
-  if (text.size() > 19 && text[19] == '.')
-    while (20 + fraction < text.size() && text[20 + fraction] >= '0' && text[20 + fraction] <= '9')
-      ++fraction;
-  return fraction <= 9;
+  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM), checked by shape only:
+  // what matters here is that every byte is a digit in a fixed place or fixed
+  // punctuation, and at most nine fraction digits (nanoseconds) are free, too
+  // few for any value the packs look for. (Whether the date exists is the
+  // integrity checks' business.)
+  if (pointer != "/ts" || text.size() < 20) return false;
+  static constexpr std::string_view shape = "dddd-dd-ddTdd:dd:dd";
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    const char want = shape[i];
+    if (want == 'd'
+            ? !digit(text[i])
+            : (want == 'T' ? text[i] != 'T' && text[i] != 't' && text[i] != ' ' : text[i] != want))
+      return false;
+  }
+  std::size_t pos = shape.size();
+  if (text[pos] == '.') {
+    const std::size_t from = ++pos;
+    while (pos < text.size() && digit(text[pos]))
+      ++pos;
+    if (pos == from || pos - from > 9) return false;
+  }
+  const std::string_view zone = text.substr(pos);
+  if (zone == "Z" || zone == "z") return true;
+  return zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && digit(zone[1]) &&
+         digit(zone[2]) && zone[3] == ':' && digit(zone[4]) && digit(zone[5]);
 }
 
 bool processor::value_scanner::on_value(const json::value_ref& v) {
@@ -97,10 +128,10 @@ bool processor::value_scanner::on_value(const json::value_ref& v) {
   // The envelope's own timestamp, when it is one, is not scanned: it cannot
   // hold a finding, and on every event it costs the digit databases most.
   if (envelope_timestamp(v.pointer, v.text)) return true;
-  values_.push_back(
-      {v.begin, v.end, v.member_begin, pointers_.size(), v.pointer.size(), v.in_object});
+  values_.push_back({v.begin, v.end, v.member_begin, pointers_.size(), v.pointer.size(),
+                     text_arena_.size(), v.text.size(), v.in_object});
   pointers_.append(v.pointer);
-  texts_.push_back(v.text);
+  text_arena_.append(v.text);
   return true;
 }
 
@@ -115,20 +146,30 @@ void processor::value_scanner::redact_text(std::string_view text, std::string& o
   if (r.drop_member) out = "[REDACTED]";
 }
 
-void processor::value_scanner::scan_collected() {
-  if (texts_.empty()) return;
-  scanner_.scan_values(texts_, matches_);
+void processor::value_scanner::scan_all() {
+  texts_.clear();
+  for (const string_value& v : values_)
+    texts_.push_back(std::string_view(text_arena_).substr(v.text_begin, v.text_size));
+  if (!texts_.empty()) scanner_.scan_values(texts_, matches_);
+}
+
+void processor::value_scanner::collect_record(std::size_t from, std::size_t to) {
+  edits.clear();
+  findings.clear();
+  arena.clear();
+  redacted = false;
+  if (from == to) return;
   const scan::ruleset& rules = scanner_.rules();
   const auto pointer_of = [&](const string_value& v) {
     return std::string_view(pointers_).substr(v.pointer_begin, v.pointer_size);
   };
   system_messages_.clear();
-  for (std::size_t k = 0; k < values_.size(); ++k) {
+  for (std::size_t k = from; k < to; ++k) {
     std::string_view message;
     if (texts_[k] == "system" && policy_set::is_message_role(pointer_of(values_[k]), message))
       system_messages_.push_back(message);
   }
-  for (std::size_t k = 0; k < values_.size(); ++k) {
+  for (std::size_t k = from; k < to; ++k) {
     std::vector<scan::match>& matches = matches_[k];
     const string_value& v = values_[k];
     const std::string_view pointer = pointer_of(v);
@@ -177,6 +218,7 @@ processor::processor(const config::options& opts, std::shared_ptr<const scan::ru
 
 void processor::use_rules(std::shared_ptr<const scan::ruleset> rules,
                           const std::vector<config::policy>& policies) {
+  assert(prepared() == 0 && "use_rules() inside a batch");
   scanner_.reset();
   if (rules) scanner_.emplace(std::move(rules), policy_set(policies));
 }
@@ -211,65 +253,98 @@ bool processor::fact_visitor::on_value(const json::value_ref& v) {
 
 verdict processor::process(std::string_view record, const raw_info& info, const origin& from,
                            std::string& out, std::string& dlq) {
-  return process_impl(record, info, from, out, dlq, nullptr, nullptr);
+  prepare_impl(record, info, from, nullptr, nullptr);
+  return finish_impl(out, dlq);
 }
 
 verdict processor::process(std::string_view record, const raw_info& info, const origin& from,
                            std::string& out, std::string& dlq, const fact_spec& spec,
                            record_facts& facts) {
-  facts.reset(spec.size());
-  const verdict v = process_impl(record, info, from, out, dlq, &spec, &facts);
-  facts.v = v;
-  facts.reason = last_reason_;
-  return v;
+  prepare_impl(record, info, from, &spec, &facts);
+  return finish_impl(out, dlq);
 }
 
-verdict processor::process_impl(std::string_view record, const raw_info& info, const origin& from,
-                                std::string& out, std::string& dlq, const fact_spec* spec,
-                                record_facts* facts) {
-  ++stats_.records;
-  last_reason_ = {};
-  stats_.bytes_in += info.truncated ? info.full_size : record.size();
-  const std::size_t out_before = out.size();
+void processor::prepare(std::string_view record, const raw_info& info, const origin& from,
+                        const fact_spec& spec, record_facts& facts) {
+  prepare_impl(record, info, from, &spec, &facts);
+}
 
-  json::error err = json::error::none;
+verdict processor::finish(std::string& out, std::string& dlq) {
+  return finish_impl(out, dlq);
+}
+
+void processor::prepare_impl(std::string_view record, const raw_info& info, const origin& from,
+                             const fact_spec* spec, record_facts* facts) {
+  assert(!scanned_ && "prepare() after finish() of a batch not yet finished");
+  ++stats_.records;
+  stats_.bytes_in += info.truncated ? info.full_size : record.size();
+  if (facts != nullptr) facts->reset(spec->size());
+  pending p{record, info, from, spec, facts, json::error::none, 0, 0};
   if (info.truncated) {
-    err = json::error::too_large;
+    p.err = json::error::too_large;
   } else {
-    if (scanner_) scanner_->reset();
-    json::visitor* vis = scanner_ ? &*scanner_ : nullptr;
+    json::visitor* vis = nullptr;
+    if (scanner_) {
+      p.values_begin = scanner_->begin_record();
+      vis = &*scanner_;
+    }
     if (facts != nullptr) {
       fact_visitor_.arm(spec, facts, record, vis);
       vis = &fact_visitor_;
     }
-    err = walker_.walk(record, info.readable_after, vis);
-  }
-  if (err != json::error::none) {
-    reject(err, record, info, from, out, dlq);
-    stats_.bytes_out += out.size() - out_before;
-    return verdict::rejected;
-  }
-
-  if (scanner_) scanner_->scan_collected();
-  verdict v = verdict::clean;
-  if (!scanner_ || scanner_->findings.empty()) {
-    out.append(record); // no finding: byte-identical
-  } else {
-    v = scanner_->redacted ? verdict::redacted : verdict::flagged;
-    splice(record);
-    emit_annotation(v, out);
-    if (facts != nullptr) {
-      facts->body_size = spliced_.size();
-      facts->findings_json = findings_json_;
-      for (const auto& f : scanner_->findings) {
-        const config::rule_spec& rs = scanner_->rules().rule(f.rule).spec;
-        facts->findings.push_back({rs.id, rs.cat, f.count});
-      }
+    p.err = walker_.walk(record, info.readable_after, vis);
+    if (scanner_) {
+      if (p.err != json::error::none) scanner_->drop_record();
+      p.values_end = scanner_->values_end();
     }
   }
-  if (facts != nullptr) facts->parsed = true;
+  pending_.push_back(p);
+}
+
+verdict processor::finish_impl(std::string& out, std::string& dlq) {
+  assert(next_finish_ < pending_.size() && "finish() without a prepared record");
+  if (scanner_ && !scanned_) scanner_->scan_all();
+  scanned_ = true;
+  const pending& p = pending_[next_finish_++];
+  last_reason_ = {};
+  const std::size_t out_before = out.size();
+  verdict v = verdict::clean;
+  if (p.err != json::error::none) {
+    // No values of this record were kept, so the scanner's state is free for
+    // the dead letter's byte-level redaction.
+    reject(p.err, p.record, p.info, p.from, out, dlq);
+    v = verdict::rejected;
+  } else {
+    if (scanner_) scanner_->collect_record(p.values_begin, p.values_end);
+    if (!scanner_ || scanner_->findings.empty()) {
+      out.append(p.record); // no finding: byte-identical
+    } else {
+      v = scanner_->redacted ? verdict::redacted : verdict::flagged;
+      splice(p.record);
+      emit_annotation(v, out);
+      if (p.facts != nullptr) {
+        p.facts->body_size = spliced_.size();
+        p.facts->findings_json = findings_json_;
+        for (const auto& f : scanner_->findings) {
+          const config::rule_spec& rs = scanner_->rules().rule(f.rule).spec;
+          p.facts->findings.push_back({rs.id, rs.cat, f.count});
+        }
+      }
+    }
+    if (p.facts != nullptr) p.facts->parsed = true;
+    ++stats_.by_verdict[static_cast<int>(v)];
+  }
   stats_.bytes_out += out.size() - out_before;
-  ++stats_.by_verdict[static_cast<int>(v)];
+  if (p.facts != nullptr) {
+    p.facts->v = v;
+    p.facts->reason = last_reason_;
+  }
+  if (next_finish_ == pending_.size()) {
+    pending_.clear();
+    next_finish_ = 0;
+    scanned_ = false;
+    if (scanner_) scanner_->reset();
+  }
   return v;
 }
 

@@ -73,9 +73,10 @@ struct raw_info {
 
 class processor {
 public:
-  /// True for the envelope's `/ts` when it is an RFC 3339 timestamp with at
-  /// most nine fraction digits: such a value is not scanned (it cannot hold a
-  /// finding). Any other timestamp-looking value is scanned like every value.
+  /// True for the envelope's `/ts` when it has the shape of an RFC 3339
+  /// timestamp with at most nine fraction digits: such a value is not scanned
+  /// (it cannot hold a finding). A timestamp anywhere else is scanned like
+  /// every value.
   static bool envelope_timestamp(std::string_view pointer, std::string_view text) noexcept;
   /// Without a ruleset, events are validated and passed through unchanged.
   explicit processor(const config::options& opts,
@@ -90,6 +91,23 @@ public:
   /// stage needs to re-annotate the output (for the stateful detectors).
   verdict process(std::string_view record, const raw_info& info, const origin& from,
                   std::string& out, std::string& dlq, const fact_spec& spec, record_facts& facts);
+
+  /// The same as the process() above, for many records at once: prepare()
+  /// walks a record and collects its string values; finish() then emits the
+  /// prepared records one by one, in the order they were prepared (the first
+  /// call scans the values of all of them together). Sharing one scan among
+  /// records shares Hyperscan's fixed cost per call and keeps its databases
+  /// warm in the cache. Each record's bytes, `facts` and `spec` must stay valid
+  /// until its finish(). Between batches, prepared() is 0.
+  void prepare(std::string_view record, const raw_info& info, const origin& from,
+               const fact_spec& spec, record_facts& facts);
+  verdict finish(std::string& out, std::string& dlq);
+  /// Records prepared and not yet finished.
+  std::size_t prepared() const noexcept { return pending_.size() - next_finish_; }
+  /// How many records, and how many bytes of them, a batch should hold at
+  /// most: enough to share the per-call cost, few enough to stay in cache.
+  static constexpr std::size_t batch_records = 64;
+  static constexpr std::size_t batch_bytes = 256 * 1024;
 
   /// Replaces the rules and policies (hot reload). Call it between records
   /// only: the record being processed, its key and headers all see one rule
@@ -128,15 +146,25 @@ private:
   void reject(json::error why, std::string_view record, const raw_info& info, const origin& from,
               std::string& out, std::string& dlq);
 
-  /// Collects every string value as the walker reaches it; then scans them all
-  /// in one pass and records the edits and findings of the current record.
+  /// Collects every string value as the walker reaches it, for the records of
+  /// a batch; then scans them all in one pass, and records the edits and
+  /// findings of one record at a time.
   class value_scanner final : public json::visitor {
   public:
     value_scanner(std::shared_ptr<const scan::ruleset> rules, policy_set policies);
     bool on_value(const json::value_ref& v) override;
+    /// Forgets the batch's values.
     void reset();
-    /// Scans the collected values (after a successful walk).
-    void scan_collected();
+    /// Marks where the next record's values begin; returns that index.
+    std::size_t begin_record() noexcept;
+    /// Forgets the values collected since begin_record() (the walk failed).
+    void drop_record() noexcept;
+    /// One past the last value collected so far.
+    std::size_t values_end() const noexcept { return values_.size(); }
+    /// Scans every value collected since reset().
+    void scan_all();
+    /// The edits and findings of the record whose values are [from, to).
+    void collect_record(std::size_t from, std::size_t to);
     /// Writes `text` (valid UTF-8) with every finding replaced per its action.
     void redact_text(std::string_view text, std::string& out);
 
@@ -158,15 +186,18 @@ private:
     const scan::ruleset& rules() const noexcept { return scanner_.rules(); }
 
   private:
-    /// A string value of the record; its text stays valid until the next walk.
+    /// A string value of a record of the batch.
     struct string_value {
-      std::size_t begin, end, member_begin;
+      std::size_t begin, end, member_begin;    ///< in its record
       std::size_t pointer_begin, pointer_size; ///< in `pointers_`
+      std::size_t text_begin, text_size;       ///< in `text_arena_`
       bool in_object;
     };
     std::vector<string_value> values_;
-    std::vector<std::string_view> texts_;
+    std::vector<std::string_view> texts_; ///< views into text_arena_, made by scan_all()
     std::string pointers_;
+    std::string text_arena_; ///< the values' decoded texts (a walk reuses its buffer)
+    std::size_t mark_values_ = 0, mark_pointers_ = 0, mark_texts_ = 0;
     std::vector<std::vector<scan::match>> matches_;
     std::vector<scan::match> single_;
     policy_set policies_;
@@ -195,9 +226,23 @@ private:
     json::visitor* next_ = nullptr;
   };
 
-  verdict process_impl(std::string_view record, const raw_info& info, const origin& from,
-                       std::string& out, std::string& dlq, const fact_spec* spec,
-                       record_facts* facts);
+  void prepare_impl(std::string_view record, const raw_info& info, const origin& from,
+                    const fact_spec* spec, record_facts* facts);
+  verdict finish_impl(std::string& out, std::string& dlq);
+
+  /// A record prepared and not yet finished.
+  struct pending {
+    std::string_view record;
+    raw_info info;
+    origin from;
+    const fact_spec* spec;
+    record_facts* facts;
+    json::error err;
+    std::size_t values_begin, values_end; ///< its string values in the scanner
+  };
+  std::vector<pending> pending_;
+  std::size_t next_finish_ = 0;
+  bool scanned_ = false;
 
   /// Splices the current record's edits into `spliced_`.
   void splice(std::string_view record);
