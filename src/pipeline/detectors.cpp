@@ -460,7 +460,10 @@ stage_decision detectors::observe(const record_facts& f, std::string_view raw,
     // untrusted source must not move the picture of the fleet.
     const bool trusted = (!d.integrity || authenticated) && !d.untrusted;
     if (drift_ && trusted) {
-      if (auto t = time_of(f.at(fact_spec::drift_time))) {
+      // The default reads both times from /ts: parse it once.
+      const std::optional<timestamp_ms> t =
+          spec_->one_event_time() ? event_time : time_of(f.at(fact_spec::drift_time));
+      if (t) {
         std::string_view model;
         drift_inputs(f, *spec_, drift_key_, model, drift_values_);
         const std::uint64_t ref_id = ref_id_of(ref, input_topics_);

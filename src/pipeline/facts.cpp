@@ -17,6 +17,7 @@ fact_spec::fact_spec(const config::options& opts) {
   pointers_.resize(fixed_slots);
   add(opts.integrity.event_time, integrity_time);
   add(opts.drift.event_time, drift_time);
+  one_event_time_ = opts.integrity.event_time == opts.drift.event_time;
   const std::pair<slot, const char*> fixed[] = {{source, "/source"},
                                                 {seq, "/seq"},
                                                 {epoch, "/epoch"},

@@ -41,6 +41,9 @@ public:
   /// The slots a pointer fills (one pointer may feed several: /ts is both times).
   const std::vector<std::uint16_t>* slots_for(std::string_view pointer) const;
   std::size_t drift_key_slot(std::size_t i) const noexcept { return drift_key_begin_ + i; }
+  /// True when integrity and drift read their event time from the same
+  /// pointer (the default, /ts): then the two slots always hold the same value.
+  bool one_event_time() const noexcept { return one_event_time_; }
   std::size_t drift_feature_slot(std::size_t i) const noexcept { return drift_feature_begin_ + i; }
 
 private:
@@ -54,6 +57,7 @@ private:
   /// runs for every value of every event.
   std::array<std::vector<wanted>, 64> by_length_;
   std::uint64_t lengths_ = 0; ///< bit n: some wanted pointer has length n (n < 63); bit 63: longer
+  bool one_event_time_ = false;
   std::size_t drift_key_begin_ = 0;
   std::size_t drift_feature_begin_ = 0;
 };

@@ -188,5 +188,43 @@ TEST(Detectors, AKafkaRedeliveryIsJudgedAgainWithoutBecomingAReplay) {
   EXPECT_EQ(h.feed_record(b, 15).reason, "integrity.replay");
 }
 
+/// Integrity and drift read one event time by default (/ts, parsed once);
+/// a drift.event_time of its own must still be read from its own pointer.
+TEST(Detectors, DriftReadsItsOwnEventTimeWhenItHasOne) {
+  for (const bool own : {false, true}) {
+    config::options o;
+    o.drift.features.push_back({"/features/amount", config::drift_feature::type::numeric});
+    if (own) o.drift.event_time = "/dt";
+    const fact_spec spec(o);
+    EXPECT_EQ(spec.one_event_time(), !own);
+    processor proc(o);
+    auto made = detectors::make(o, spec, {detectors::clock_mode::event_time, false});
+    ASSERT_TRUE(std::holds_alternative<std::unique_ptr<detectors>>(made))
+        << std::get<std::string>(made);
+    auto stage = std::move(std::get<std::unique_ptr<detectors>>(made));
+    record_facts facts;
+    std::string out, dlq;
+    std::uint64_t line = 0;
+    const auto feed = [&](const std::string& raw) {
+      out.clear();
+      proc.process(raw, raw_info{}, origin(++line), out, dlq, spec, facts);
+      input_ref ref;
+      ref.line = static_cast<std::int64_t>(line);
+      stage->observe(facts, raw, out, ref, std::nullopt, std::nullopt, 0);
+    };
+    const std::string both = R"({"ts":"2026-11-27T10:00:00Z","dt":"2026-11-27T10:00:00Z",)";
+    const std::string ts_only = R"({"ts":"2026-11-27T10:00:01Z",)";
+    const std::string dt_only = R"({"dt":"2026-11-27T10:00:01Z",)";
+    const std::string rest = R"("model":"fraud","features":{"amount":12.5}})";
+    for (int i = 0; i < 3; ++i)
+      feed(both + rest);
+    feed(ts_only + rest);
+    feed(dt_only + rest);
+    feed(dt_only + rest);
+    ASSERT_NE(stage->drift_stats(), nullptr);
+    EXPECT_EQ(stage->drift_stats()->observed, own ? 5U : 4U) << (own ? "/dt" : "/ts");
+  }
+}
+
 } // namespace
 } // namespace bulwark::pipeline
