@@ -70,10 +70,8 @@ processor::value_scanner::value_scanner(std::shared_ptr<const scan::ruleset> rul
     : policies_(std::move(policies)), scanner_(std::move(rules)) {}
 
 void processor::value_scanner::reset() {
-  edits.clear();
-  findings.clear();
-  arena.clear();
-  redacted = false;
+  // The last record's edits and findings stay until the next collect_record():
+  // for_each_last_finding() reads them after its finish().
   values_.clear();
   texts_.clear();
   pointers_.clear();

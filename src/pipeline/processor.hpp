@@ -153,7 +153,7 @@ private:
   public:
     value_scanner(std::shared_ptr<const scan::ruleset> rules, policy_set policies);
     bool on_value(const json::value_ref& v) override;
-    /// Forgets the batch's values.
+    /// Forgets the batch's values (not the last record's edits and findings).
     void reset();
     /// Marks where the next record's values begin; returns that index.
     std::size_t begin_record() noexcept;

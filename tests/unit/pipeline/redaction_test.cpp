@@ -2,6 +2,7 @@
 // bytes, annotated, and nothing sensitive survives.
 #include "pipeline/processor.hpp"
 
+#include <algorithm>
 #include <gtest/gtest.h>
 
 namespace bulwark::pipeline {
@@ -240,6 +241,24 @@ TEST(Redaction, ABatchOfRecordsGivesWhatEachRecordGivesAlone) {
   EXPECT_NE(want_out[1].find("[REDACTED"), std::string::npos) << want_out[1];
   EXPECT_EQ(want_out[7].find("Sup3rS3cret"), std::string::npos) << want_out[7];
   EXPECT_EQ(want_dlq[4].find("jane.doe@example.com"), std::string::npos) << want_dlq[4];
+}
+
+/// run counts findings by rule from the processor after each record: they
+/// must still be there once process() has returned.
+TEST(Redaction, TheLastRecordsFindingsAreReadableAfterProcess) {
+  processor p(config::options{}, all_packs());
+  std::string out, dlq;
+  ASSERT_EQ(p.process(R"({"msg":"card 4111 1111 1111 1111 and key AKIAZ7QW2ERTY5UIOP3X"})",
+                      raw_info{}, origin{1}, out, dlq),
+            verdict::redacted);
+  std::vector<std::string> rules;
+  p.for_each_last_finding([&](const processor::finding_count& f) {
+    rules.emplace_back(f.rule);
+    EXPECT_EQ(f.count, 1U);
+  });
+  std::sort(rules.begin(), rules.end());
+  const std::vector<std::string> want = {"aws-access-key-id", "payment-card"};
+  EXPECT_EQ(rules, want);
 }
 
 } // namespace
