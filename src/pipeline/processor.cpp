@@ -273,7 +273,7 @@ verdict processor::finish(std::string& out, std::string& dlq) {
 
 void processor::prepare_impl(std::string_view record, const raw_info& info, const origin& from,
                              const fact_spec* spec, record_facts* facts) {
-  assert(!scanned_ && "prepare() after finish() of a batch not yet finished");
+  assert(next_finish_ == 0 && "prepare() after finish() of a batch not yet finished");
   ++stats_.records;
   stats_.bytes_in += info.truncated ? info.full_size : record.size();
   if (facts != nullptr) facts->reset(spec->size());
@@ -301,8 +301,8 @@ void processor::prepare_impl(std::string_view record, const raw_info& info, cons
 
 verdict processor::finish_impl(std::string& out, std::string& dlq) {
   assert(next_finish_ < pending_.size() && "finish() without a prepared record");
-  if (scanner_ && !scanned_) scanner_->scan_all();
-  scanned_ = true;
+  // The batch's first finish() scans the values of all its records.
+  if (scanner_ && next_finish_ == 0) scanner_->scan_all();
   const pending& p = pending_[next_finish_++];
   last_reason_ = {};
   const std::size_t out_before = out.size();
@@ -340,7 +340,6 @@ verdict processor::finish_impl(std::string& out, std::string& dlq) {
   if (next_finish_ == pending_.size()) {
     pending_.clear();
     next_finish_ = 0;
-    scanned_ = false;
     if (scanner_) scanner_->reset();
   }
   return v;

@@ -241,8 +241,7 @@ private:
     std::size_t values_begin, values_end; ///< its string values in the scanner
   };
   std::vector<pending> pending_;
-  std::size_t next_finish_ = 0;
-  bool scanned_ = false;
+  std::size_t next_finish_ = 0; ///< 0: nothing finished yet, so the batch is not scanned yet
 
   /// Splices the current record's edits into `spliced_`.
   void splice(std::string_view record);

@@ -2,7 +2,6 @@
 
 #include "scan/ruleset_impl.hpp"
 #include "scan/validators.hpp"
-#include "scan/value_cache.hpp"
 
 #include <algorithm>
 #include <array>
@@ -293,9 +292,8 @@ void scanner::candidates_of_values(std::span<const std::string_view> values,
     if (m.cache.cacheable(values[i])) m.cache.offer(values[i], m.hashes[i], out[i]);
 }
 
-scanner::cache_counters scanner::cache_stats() const noexcept {
-  const value_cache::stats& c = impl_->cache.counters();
-  return {c.hits, c.misses, c.stored, c.bytes};
+const value_cache::stats& scanner::cache_stats() const noexcept {
+  return impl_->cache.counters();
 }
 
 void scanner::scan_uncached(std::span<const std::string_view> values,

@@ -12,8 +12,10 @@
 ///        the winner absorbs the bytes of the matches it beat
 ///
 /// No heap allocation per call once warm.
+#include "scan/match.hpp"
 #include "scan/normalize.hpp"
 #include "scan/ruleset.hpp"
+#include "scan/value_cache.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -22,13 +24,6 @@
 #include <vector>
 
 namespace bulwark::scan {
-
-/// A confirmed match: rule index and the span in the original text.
-struct match {
-  std::uint32_t rule;
-  std::uint32_t begin;
-  std::uint32_t end;
-};
 
 class scanner {
 public:
@@ -54,13 +49,7 @@ public:
   const ruleset& rules() const noexcept { return *rules_; }
 
   /// How the cache of recently seen values has served this scanner (value_cache.hpp).
-  struct cache_counters {
-    std::uint64_t hits = 0;
-    std::uint64_t misses = 0;
-    std::uint64_t stored = 0;
-    std::size_t bytes = 0;
-  };
-  cache_counters cache_stats() const noexcept;
+  const value_cache::stats& cache_stats() const noexcept;
 
 private:
   void candidates_of_values(std::span<const std::string_view> values,

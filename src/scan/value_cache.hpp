@@ -19,7 +19,7 @@
 ///   was seen recently, so one-off values (timestamps, request ids) neither
 ///   pay for a copy nor push out the values that do repeat.
 /// - Tied to one ruleset: a reload builds new scanners, and with them new caches.
-#include "scan/scanner.hpp"
+#include "scan/match.hpp"
 
 #include <cstddef>
 #include <cstdint>

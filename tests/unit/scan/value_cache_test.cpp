@@ -1,4 +1,5 @@
 #include "scan/examples.hpp"
+#include "scan/scanner.hpp"
 #include "scan/value_cache.hpp"
 
 #include <gtest/gtest.h>
