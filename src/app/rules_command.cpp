@@ -17,6 +17,9 @@ int rules_check_command(const rules_args& args) {
     std::printf("no rules configured (rules.packs and rules.extra are empty)\n");
     return ok;
   }
+  const std::vector<std::string> unfit = rules->compile_all();
+  for (const auto& e : unfit)
+    std::printf("%s\n", e.c_str());
   const auto failures = scan::check_examples(rules);
   std::size_t examples = 0;
   for (std::size_t i = 0; i < rules->size(); ++i)
@@ -25,7 +28,7 @@ int rules_check_command(const rules_args& args) {
     std::printf("%s: rule %s: %s\n", f.where.c_str(), f.rule.c_str(), f.reason.c_str());
   std::printf("%zu rules compiled, %zu examples run, %zu failed\n", rules->size(), examples,
               failures.size());
-  return failures.empty() ? ok : runtime_failure;
+  return failures.empty() && unfit.empty() ? ok : runtime_failure;
 }
 
 int rules_test_command(const rules_args& args) {

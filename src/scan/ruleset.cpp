@@ -185,6 +185,17 @@ std::variant<std::vector<gated_db>, std::string> compile_gated(const std::vector
 
 } // namespace
 
+std::vector<std::string> ruleset::compile_all() const {
+  std::vector<std::string> errors;
+  for (std::size_t i = 0; i < rules_.size(); ++i) {
+    const auto& x = impl_->span[i];
+    if (x && x->get() == nullptr)
+      errors.push_back(where(rules_[i].spec) +
+                       ": pattern: does not fit the span extractor (RE2): " + x->error());
+  }
+  return errors;
+}
+
 std::variant<std::shared_ptr<const ruleset>, std::string>
 ruleset::build(std::vector<config::rule_spec> specs, const ruleset_options& opts) {
   std::shared_ptr<ruleset> rs(new ruleset());
@@ -193,7 +204,7 @@ ruleset::build(std::vector<config::rule_spec> specs, const ruleset_options& opts
   for (auto& spec : specs) {
     if (!ids.insert(spec.id).second)
       return where(spec) + ": the id is already used by another rule";
-    rule_info info{std::move(spec), opts.default_action, false};
+    rule_info info{std::move(spec), opts.default_action};
     if (info.spec.act) {
       info.act = *info.spec.act;
     } else if (info.spec.cat == category::injection) {
@@ -202,22 +213,23 @@ ruleset::build(std::vector<config::rule_spec> specs, const ruleset_options& opts
     if (info.act == action::hash && opts.hash_key.empty())
       return where(info.spec) + ": action hash needs rules.hash_key (" +
              (opts.hash_key_problem.empty() ? "no key" : opts.hash_key_problem) + ")";
-    re2::RE2::Options ro;
-    ro.set_log_errors(false);
-    ro.set_longest_match(true); // leftmost-longest: the whole secret, not a prefix of it
-    auto re = std::make_unique<re2::RE2>(info.spec.pattern, ro);
-    if (!re->ok())
+    // The span extractor compiles on first use; here RE2 only parses: with
+    // a memory budget too small for any program, a pattern it accepts fails
+    // at compiling ("pattern too large") and one it rejects fails before.
+    re2::RE2::Options parse_only = span_extractor::options();
+    parse_only.set_max_mem(2);
+    const re2::RE2 probe(info.spec.pattern, parse_only);
+    if (!probe.ok() && probe.error_code() != re2::RE2::ErrorPatternTooLarge)
       return where(info.spec) +
-             ": pattern: not supported by the span extractor (RE2): " + re->error();
-    info.has_group = re->NumberOfCapturingGroups() >= 1;
-    rs->impl_->span.push_back(std::move(re));
+             ": pattern: not supported by the span extractor (RE2): " + probe.error();
+    rs->impl_->span.push_back(std::make_unique<span_extractor>(info.spec.pattern));
     (info.spec.form == config::text_form::raw ? raw_ids : norm_ids)
         .push_back(static_cast<unsigned>(rs->rules_.size()));
     rs->rules_.push_back(std::move(info));
   }
   // Rules without a pattern: found by code, reported like any other rule.
   const auto add_builtin = [&](std::string id, std::string what) {
-    rule_info info{config::rule_spec{}, opts.default_action, false};
+    rule_info info{config::rule_spec{}, opts.default_action};
     info.spec.id = std::move(id);
     info.spec.cat = category::prompt_leak;
     info.spec.sev = bulwark::severity::high;

@@ -44,7 +44,6 @@ struct rule_info {
   config::rule_spec spec;
   action act; ///< effective default action: the rule's own, else defuse for
               ///< injections, else rules.action
-  bool has_group = false;
 };
 
 class ruleset {
@@ -65,6 +64,10 @@ public:
   /// The key of the hash action (empty when no rule hashes).
   const std::vector<std::uint8_t>& hash_key() const noexcept { return hash_key_; }
   const rule_info& rule(std::size_t i) const noexcept { return rules_[i]; }
+  /// Compiles every rule's span extractor now (they compile on first use)
+  /// and returns, per rule that does not fit RE2's memory budget, "<file>:
+  /// <line>: rule <id>: <why>". `rules check` reports these.
+  std::vector<std::string> compile_all() const;
 
   struct impl;
   const impl& internals() const noexcept { return *impl_; }

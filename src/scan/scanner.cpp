@@ -234,10 +234,18 @@ void scanner::confirm(std::uint32_t rule, std::string_view original, std::string
     out.push_back({rule, static_cast<std::uint32_t>(ob), static_cast<std::uint32_t>(oe)});
     return verdict::taken;
   };
-  const re2::RE2& re = *rules_->internals().span[rule];
+  const span_extractor& x = *rules_->internals().span[rule];
+  const re2::RE2* compiled = x.get();
+  if (compiled == nullptr) {
+    // Fails closed: the pattern did not fit RE2's memory budget, so the
+    // value where its filter hit is taken whole (ruleset_impl.hpp).
+    if (!original.empty()) out.push_back({rule, 0, static_cast<std::uint32_t>(original.size())});
+    return;
+  }
+  const re2::RE2& re = *compiled;
   const re2::StringPiece whole(scanned.data(), scanned.size());
   re2::StringPiece sub[2];
-  const int n = info.has_group ? 2 : 1;
+  const int n = x.has_group() ? 2 : 1;
   std::size_t pos = 0;
   // Retries after an invalid match are bounded per value, so a long run of
   // card-like digits costs at most this many extra searches.

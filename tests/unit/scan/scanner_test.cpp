@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <gtest/gtest.h>
+#include <thread>
 
 namespace bulwark::scan {
 namespace {
@@ -387,6 +388,62 @@ TEST(Scanner, AKeywordRuleWithALiteralOfItsOwnIsScannedInTheEveryValueDatabase) 
   EXPECT_TRUE(out[1].empty()) << "no keyword, no finding";
   ASSERT_EQ(out[2].size(), 1U);
   EXPECT_EQ(out[2][0].begin, 11U);
+}
+
+TEST(Ruleset, SpanExtractorsCompileOnFirstUseAndTheSameForEveryThread) {
+  auto rs = build(two_rules);
+  ASSERT_TRUE(rs);
+  // Several scanners (one per worker) share the ruleset and race to compile.
+  std::vector<std::thread> threads;
+  std::vector<std::string> got(4);
+  for (std::size_t t = 0; t < got.size(); ++t)
+    threads.emplace_back([&, t] {
+      scanner s(rs);
+      got[t] = redacted(s, "key tok_abcd1234 ok");
+    });
+  for (auto& th : threads)
+    th.join();
+  for (const auto& g : got)
+    EXPECT_EQ(g, "[REDACTED:word] [REDACTED:word]_[REDACTED:token] ok");
+  EXPECT_TRUE(rs->compile_all().empty());
+}
+
+TEST(Ruleset, APatternTooLargeForTheSpanExtractorFailsClosed) {
+  // RE2 parses it (so it loads) but cannot compile 80,000 repeated classes
+  // within its memory budget; Hyperscan's filter is its first bytes.
+  std::string big = "zq";
+  for (int i = 0; i < 80; ++i)
+    big += "[^\\x00-\\x08]{1000}";
+  auto rs = build("rules:\n" + rule("huge", "    category: secret\n    pattern: '" + big + "'\n"));
+  ASSERT_TRUE(rs);
+  scanner s(rs);
+  std::vector<match> out;
+  // The class adds no selectivity, so the filter is the whole pattern: a
+  // value with 80,000 such bytes after "zq" is a hit.
+  const std::string value = "id zq" + std::string(81000, 'k') + " and more";
+  s.scan(value, out);
+  ASSERT_EQ(out.size(), 1U) << "the value where the filter hit is taken whole";
+  EXPECT_EQ(out[0].begin, 0U);
+  EXPECT_EQ(out[0].end, value.size());
+  s.scan("nothing here", out);
+  EXPECT_TRUE(out.empty());
+  const auto unfit = rs->compile_all();
+  ASSERT_EQ(unfit.size(), 1U);
+  EXPECT_NE(unfit[0].find("test.yaml:2: rule huge: pattern: does not fit the span extractor"),
+            std::string::npos)
+      << unfit[0];
+}
+
+TEST(Ruleset, APatternRe2RejectsIsALoadErrorEvenThoughItCompilesLazily) {
+  auto specs = config::load_rule_string(
+      "rules:\n" + rule("backref", "    category: secret\n    pattern: '(a)\\1'\n"), "br.yaml");
+  ASSERT_TRUE(std::holds_alternative<std::vector<config::rule_spec>>(specs));
+  auto built = ruleset::build(std::get<std::vector<config::rule_spec>>(specs));
+  ASSERT_TRUE(std::holds_alternative<std::string>(built));
+  EXPECT_NE(std::get<std::string>(built).find(
+                "br.yaml:2: rule backref: pattern: not supported by the span extractor (RE2)"),
+            std::string::npos)
+      << std::get<std::string>(built);
 }
 
 TEST(Ruleset, ABadPatternNamesTheFileLineAndRule) {
