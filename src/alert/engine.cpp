@@ -99,6 +99,14 @@ struct fold {
   severity level = severity::medium;
   bool authenticated = false;
   std::string kind, source, claimed, model, rule, title, evidence;
+  /// What the last occurrence brought (title and evidence as requested, and
+  /// whether the evidence was replaced): a repeat of it, the common case for
+  /// a finding raised per event, skips checking the same bytes again. Kept
+  /// only when within the title and evidence limits (`remembered`), so the
+  /// fold stays bounded.
+  std::string title_in, evidence_in;
+  bool remembered = false;
+  bool evidence_replaced = false;
   const timers* t = nullptr;
   std::uint64_t count = 0;                    ///< occurrences
   std::uint64_t emitted_count = 0;            ///< count at the last record
@@ -116,6 +124,7 @@ struct fold {
     std::size_t b = sizeof(fold) + heap_bytes(key) + heap_bytes(fingerprint) + heap_bytes(kind) +
                     heap_bytes(source) + heap_bytes(claimed) + heap_bytes(model) +
                     heap_bytes(rule) + heap_bytes(title) + heap_bytes(evidence) +
+                    heap_bytes(title_in) + heap_bytes(evidence_in) +
                     refs.capacity() * sizeof(input_ref);
     for (const input_ref& r : refs)
       b += heap_bytes(r.topic);
@@ -210,7 +219,8 @@ public:
     // Reassigned strings may hold up to twice their largest size (growth).
     const std::size_t strings = 2 * (6 * ident + 16) + 17 + 2 * 5 * ident +
                                 2 * (l.max_title_bytes + 1) +
-                                2 * (l.max_evidence_bytes + ident + 24);
+                                2 * (l.max_evidence_bytes + ident + 24) +
+                                2 * (l.max_title_bytes + 1) + 2 * (l.max_evidence_bytes + 1);
     const std::size_t refs = l.max_refs * 2 * (sizeof(input_ref) + ident);
     return sizeof(fold) + strings + refs + 2 * sizeof(void*) + 4 * sizeof(void*) +
            sizeof(std::string_view) + 4 * sizeof(void*) + sizeof(timer) + 2 * sizeof(void*);
@@ -432,11 +442,12 @@ struct engine::state {
     return o;
   }
 
-  std::string evidence_of(const alert_request& r, const occurrence& o) {
+  std::string evidence_of(const alert_request& r, const occurrence& o, bool* replaced = nullptr) {
     evidence_check why = evidence_check::ok;
     std::string ev = checked_evidence(r.evidence, cfg.limit.max_evidence_bytes, &why);
-    if (why == evidence_check::oversize || why == evidence_check::invalid)
-      ++stats.evidence_replaced;
+    const bool bad = why == evidence_check::oversize || why == evidence_check::invalid;
+    if (bad) ++stats.evidence_replaced;
+    if (replaced != nullptr) *replaced = bad;
     if (!o.claimed.empty()) return with_claimed_source(ev, o.claimed);
     return ev;
   }
@@ -473,8 +484,9 @@ struct engine::state {
   fold_table::iterator open_fold(fold_table& table, const alert_request& r, occurrence& o) {
     fold f;
     f.serial = ++serial_seq;
-    f.evidence = evidence_of(r, o);
+    f.evidence = evidence_of(r, o, &f.evidence_replaced);
     f.title = title_of(r, o);
+    remember(f, r);
     f.fingerprint = hex64(hash64(o.key));
     f.key = std::move(o.key);
     f.level = o.level;
@@ -497,10 +509,31 @@ struct engine::state {
     f.first_seen = std::min(f.first_seen, o.at);
     f.last_seen = std::max(f.last_seen, o.at);
     f.touched = clock;
-    f.title = title_of(r, o);
-    f.claimed = o.claimed;
-    f.evidence = evidence_of(r, o);
+    if (f.remembered && r.title == f.title_in && r.evidence == f.evidence_in &&
+        o.claimed == f.claimed) {
+      // The title and evidence depend on nothing else (the fold's key fixes
+      // the identifiers they scrub): the same result as last time.
+      if (f.evidence_replaced) ++stats.evidence_replaced;
+    } else {
+      f.title = title_of(r, o);
+      f.claimed = o.claimed;
+      f.evidence = evidence_of(r, o, &f.evidence_replaced);
+      remember(f, r);
+    }
     add_ref(f.refs, o.ref);
+  }
+
+  /// Keeps what `r` brought for fold_in's shortcut, when within the limits.
+  void remember(fold& f, const alert_request& r) const {
+    f.remembered = r.title.size() <= cfg.limit.max_title_bytes &&
+                   r.evidence.size() <= cfg.limit.max_evidence_bytes;
+    if (f.remembered) {
+      f.title_in = r.title;
+      f.evidence_in = r.evidence;
+    } else {
+      f.title_in.clear();
+      f.evidence_in.clear();
+    }
   }
 
   std::string make_id(const std::string& fingerprint, timestamp_ms first_seen) {

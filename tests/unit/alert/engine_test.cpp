@@ -79,6 +79,36 @@ TEST(AlertEngine, RepeatsOfACriticalAlertAreEmittedAtOnceWithTheRunningCount) {
   EXPECT_EQ(evidence_of(sink.got[2].a)["n"].i(), 1);
 }
 
+TEST(AlertEngine, EachRepeatShowsItsOwnTitleAndEvidenceAndCountsItsOwnReplacement) {
+  // A repeat that brings the same title and evidence as the one before reuses
+  // the checked result; anything new is checked again.
+  engine e = make_engine();
+  recording_sink sink;
+  const auto with = [](std::string evidence, std::string title) {
+    alert_request r = request("integrity.tamper", "srv-1", true, t0);
+    r.evidence = std::move(evidence);
+    r.title = std::move(title);
+    return r;
+  };
+  const std::string oversize = "{\"x\":\"" + std::string(3'000, 'e') + "\"}";
+  const std::vector<alert_request> sent{with("{\"n\":1}", "first"), with("{\"n\":1}", "first"),
+                                        with(oversize, "first"),    with(oversize, "first"),
+                                        with("{\"n\":2}", "first"), with("{\"n\":2}", "second"),
+                                        with("not json", "second"), with("not json", "second")};
+  for (const auto& r : sent)
+    submit(e, sink, r, t0);
+  ASSERT_EQ(sink.got.size(), sent.size());
+  EXPECT_EQ(evidence_of(sink.got[1].a)["n"].i(), 1);
+  EXPECT_EQ(sink.got[2].a.evidence, sink.got[3].a.evidence);
+  EXPECT_EQ(sink.got[3].a.evidence.find("eeee"), std::string::npos) << "oversize is replaced";
+  EXPECT_EQ(evidence_of(sink.got[4].a)["n"].i(), 2);
+  EXPECT_EQ(sink.got[4].a.title, "first");
+  EXPECT_EQ(sink.got[5].a.title, "second");
+  EXPECT_EQ(evidence_of(sink.got[5].a)["n"].i(), 2);
+  EXPECT_NE(sink.got[7].a.evidence, "not json");
+  EXPECT_EQ(e.stats().evidence_replaced, 4U) << "every replaced occurrence, repeats included";
+}
+
 TEST(AlertEngine, ACriticalSettingOfGroupWaitCannotDelayACritical) {
   engine_settings s;
   s.by_severity[3].group_wait = hour;
