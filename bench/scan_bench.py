@@ -16,7 +16,10 @@ the clean input, then times, in the same run and interleaved, R repetitions of:
 Reported: medians (and min..max) of wall time, events/s, MB/s, and events per
 CPU-second (user+sys of the whole process, start-up included), plus the ratios
 of scan w=1 to parse_only and of every rules case to pass-through (same worker
-count), per CPU-second.
+count), per CPU-second. And for one worker the steady-state rate: events per
+CPU-second once started, the median CPU of the same command on an empty input
+(start-up: configuration, rule files, databases from the compiled-rule cache)
+subtracted.
 
     bench/scan_bench.py --build build --events 200000 --runs 5 [--json results.json]
 
@@ -95,6 +98,9 @@ def main():
     def scan(cfg):
         return [bulwark, "scan", "-c", cfgs[cfg], "--in", corpus, "--out", "/dev/null"]
 
+    def start_up(cfg):
+        return [bulwark, "scan", "-c", cfgs[cfg], "--in", "/dev/null", "--out", "/dev/null"]
+
     n = os.cpu_count()
     cases = {
         "parse_only (simdjson, every string, 1 thread)": [parse_only, corpus],
@@ -118,10 +124,18 @@ def main():
         baseline["scan %s pack, %d workers" % (pack, n)] = "scan pass-through, %d workers" % n
         shape["scan %s pack, 1 worker" % pack] = (pack, 1)
         shape["scan %s pack, %d workers" % (pack, n)] = (pack, n)
+    # Start-up alone (configuration, rule files, compiled databases from the
+    # cache, an empty input): subtracted below for the steady-state rate.
+    starts = {"scan pass-through, 1 worker": start_up("w1"),
+              "scan all packs, 1 worker": start_up("w1-all")}
     results = {k: [] for k in cases}
+    start_cpu = {k: [] for k in starts}
     for _ in range(a.runs):  # interleaved, so machine noise hits every case alike
         for name, cmd in cases.items():
             results[name].append(timed(cmd))
+        for name, cmd in starts.items():
+            for _ in range(3):
+                start_cpu[name].append(timed(cmd)[1])
 
     def fmt_range(vals, f):
         return "%s (%s..%s)" % (f(statistics.median(vals)), f(min(vals)), f(max(vals)))
@@ -153,6 +167,15 @@ def main():
             name, fmt_range(walls, lambda v: "%.3f" % v), fmt_range(eps, lambda v: "%.0f" % v),
             fmt_range(mbs, lambda v: "%.0f" % v), fmt_range(epc, lambda v: "%.0f" % v)))
     names = list(cases)
+    print("\nsteady state, 1 worker: events per CPU-second once started (the median CPU of a "
+          "run on an empty input, the same configuration, subtracted):")
+    doc["steady_state"] = {}
+    for name, cpus in start_cpu.items():
+        start = statistics.median(cpus)
+        run = statistics.median([c for _, c in results[name]])
+        rate = a.events / (run - start)
+        doc["steady_state"][name] = {"start_up_cpu_s": stats(cpus), "events_per_cpu_s": rate}
+        print("  %s: start-up %.3f CPU-s, %.0f events per CPU-second" % (name, start, rate))
     print("\npass-through scan (1 worker) / parse_only, events per CPU-second: %.2f"
           % (per_cpu[names[1]] / per_cpu[names[0]]))
     print("\nevents per CPU-second, rules vs pass-through with the same workers:")
