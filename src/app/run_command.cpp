@@ -245,7 +245,36 @@ public:
   void on_revoke(const std::vector<kafka::topic_partition>& parts) override;
 
 private:
+  /// What a record brings besides its bytes, from admit() to complete().
+  struct record_ctx {
+    kafka::topic_partition tp;
+    std::shared_ptr<kafka::partition_tracker> tracker;
+    std::vector<kafka::header> headers;
+    bool bad_headers = false;
+    clock::time_point started;
+  };
   void handle(const kafka::message& m);
+  /// Takes the records that are ready without waiting after `first`, up to
+  /// a batch (processor::batch_records, batch_bytes), and handles them.
+  void poll_batch(kafka::message first);
+  /// The batch in `batch_`: the values of each run of records the processor
+  /// takes as they are are scanned together (processor::prepare), then each
+  /// record is finished and sent, in order.
+  void handle_batch();
+  /// Bookkeeping of a consumed record; false when there is nothing more to
+  /// do with it (a consumer error, or relayed as it came).
+  bool admit(const kafka::message& m, record_ctx& c);
+  /// A record the processor takes as it is (not dead-lettered up front).
+  bool batchable(const kafka::message& m, const record_ctx& c) const;
+  /// Processes a record on its own: dead letters for bad headers, null
+  /// values and oversize records, else the whole pipeline at once.
+  verdict process_alone(const kafka::message& m, record_ctx& c, pipeline::record_facts& facts,
+                        std::string_view& reason);
+  /// After the processor: metrics, the stateful stage, outputs.
+  void complete(const kafka::message& m, record_ctx& c, pipeline::record_facts& facts, verdict v,
+                std::string_view reason);
+  /// Switches to the reloader's newest rules (between batches only).
+  void pick_up_rules();
   /// Queues one output on `p`; waits (consumption paused) while the queue is
   /// full. False when the run is stopping and the record could not be queued.
   bool produce(kafka::producer& p, const kafka::outgoing& o);
@@ -274,6 +303,11 @@ private:
   std::string out_, dlq_, key_, reannotated_, side_alerts_, side_audit_;
   std::vector<pipeline::fold_record> side_fold_;
   pipeline::record_facts facts_;
+  /// The batch being handled: its records, their contexts and facts.
+  std::vector<kafka::message> batch_;
+  std::vector<record_ctx> batch_ctx_;
+  std::vector<pipeline::record_facts> batch_facts_;
+  std::vector<std::uint8_t> admitted_; ///< per batch record: admit() said to go on
   std::vector<std::string> header_values_;
   pipeline::stats last_{};
   /// This worker's partition slot for `tp`, or null (not a configured input,
@@ -701,6 +735,9 @@ void worker::drain(const kafka::partition_tracker& t, clock::time_point until) {
 }
 
 void worker::on_revoke(const std::vector<kafka::topic_partition>& parts) {
+  // Served by a poll that was gathering a batch: its records were consumed
+  // from these partitions too, so they are handled before anything is drained.
+  handle_batch();
   for (const auto& tp : parts)
     if (partition_slot* slot = slot_for(tp)) {
       int mine = id_;
@@ -784,55 +821,66 @@ bool worker::produce(kafka::producer& p, const kafka::outgoing& o) {
   return true;
 }
 
-void worker::handle(const kafka::message& m) {
+bool worker::admit(const kafka::message& m, record_ctx& c) {
   metrics::writer* const w = thread_writer;
   const run_series& ser = s_.series_;
   if (auto err = m.failure()) {
     log::limited().write(log::level::warn, "run", "consumer error", "consumer error",
                          {{"worker", id_}, {"error", err->message}, {"code", err->code}});
     if (w != nullptr) w->add(ser.errors[reader_stage]);
-    return;
+    return false;
   }
   s_.counters_.consumed.fetch_add(1, std::memory_order_relaxed);
-  const kafka::topic_partition tp{std::string(m.topic()), m.partition()};
-  auto it = trackers_.find(tp);
+  c.tp = kafka::topic_partition{std::string(m.topic()), m.partition()};
+  auto it = trackers_.find(c.tp);
   if (it == trackers_.end())
-    it = trackers_.emplace(tp, std::make_shared<kafka::partition_tracker>()).first;
-  const std::shared_ptr<kafka::partition_tracker>& tracker = it->second;
-  if (partition_slot* slot = slot_for(tp))
+    it = trackers_.emplace(c.tp, std::make_shared<kafka::partition_tracker>()).first;
+  c.tracker = it->second;
+  if (partition_slot* slot = slot_for(c.tp))
     slot->next.store(m.offset() + 1, std::memory_order_relaxed);
   // Where consumption resumed was committed already: commits only move on.
-  if (s_.integrity_state_) committed_at_.try_emplace(tp, m.offset());
+  if (s_.integrity_state_) committed_at_.try_emplace(c.tp, m.offset());
   if (w != nullptr) {
     w->add(ser.received[reader_stage]);
     w->add(ser.sent[reader_stage]);
     w->add(ser.input_bytes, m.value() ? m.value()->size() : 0);
   }
-
   if (s_.relay_) {
-    relay(m, tp, tracker);
-    return;
+    relay(m, c.tp, c.tracker);
+    return false;
   }
-  // Between records only: this record, its key and its headers all see one
+  c.started = clock::now();
+  c.headers = m.headers();
+  kafka::header_limits header_limits;
+  header_limits.max_total_bytes = s_.cfg_.opts.limits.max_event_bytes;
+  c.bad_headers = kafka::header_problem(c.headers, header_limits).has_value();
+  return true;
+}
+
+bool worker::batchable(const kafka::message& m, const record_ctx& c) const {
+  const std::optional<std::string_view> value = m.value();
+  return !c.bad_headers && value && value->size() <= s_.cfg_.opts.limits.max_event_bytes;
+}
+
+void worker::pick_up_rules() {
+  // Between records only: a record, its key and its headers all see one
   // generation of the rules.
   if (s_.reloader_ && s_.reloader_->generation() != rules_generation_) {
     const auto g = s_.reloader_->current();
     proc_.use_rules(g->rules, g->policies);
     rules_generation_ = g->id;
   }
+}
+
+verdict worker::process_alone(const kafka::message& m, record_ctx& c, pipeline::record_facts& facts,
+                              std::string_view& reason) {
   out_.clear();
   dlq_.clear();
   const pipeline::origin from = pipeline::origin::record(m.topic(), m.partition(), m.offset());
   const std::optional<std::string_view> value = m.value();
   const std::size_t max_bytes = s_.cfg_.opts.limits.max_event_bytes;
   verdict v = verdict::rejected;
-  std::string_view reason;
-  const auto worker_started = clock::now();
-  std::vector<kafka::header> in_headers = m.headers();
-  kafka::header_limits header_limits;
-  header_limits.max_total_bytes = max_bytes;
-  const bool bad_headers = kafka::header_problem(in_headers, header_limits).has_value();
-  if (bad_headers) {
+  if (c.bad_headers) {
     // Headers that cannot travel (kafka/headers.hpp): the record goes to the
     // DLQ without them; its value, redacted, is kept (a prefix when large).
     reason = "bad_headers";
@@ -843,7 +891,7 @@ void worker::handle(const kafka::message& m) {
       redacted.assign(raw.substr(0, keep));
     pipeline::append_dead_letter(dlq_, reason, redacted,
                                  pipeline::raw_info{0, raw.size(), keep < raw.size()}, from);
-    in_headers.clear();
+    c.headers.clear();
   } else if (!value) {
     reason = "null_value";
     pipeline::append_dead_letter(dlq_, reason, "", pipeline::raw_info{}, from);
@@ -855,9 +903,86 @@ void worker::handle(const kafka::message& m) {
                       out_, dlq_);
     reason = proc_.last_reason();
   } else {
-    v = proc_.process(*value, pipeline::raw_info{}, from, out_, dlq_, s_.spec_, facts_);
+    v = proc_.process(*value, pipeline::raw_info{}, from, out_, dlq_, s_.spec_, facts);
     reason = proc_.last_reason();
   }
+  return v;
+}
+
+void worker::handle(const kafka::message& m) {
+  record_ctx c;
+  if (!admit(m, c)) return;
+  pick_up_rules();
+  std::string_view reason;
+  const verdict v = process_alone(m, c, facts_, reason);
+  complete(m, c, facts_, v, reason);
+}
+
+void worker::poll_batch(kafka::message first) {
+  std::size_t bytes = first.value() ? first.value()->size() : 0;
+  batch_.push_back(std::move(first));
+  // Only what is already fetched: a batch never waits for more. A rebalance
+  // served by one of these polls handles the batch first (on_revoke).
+  while (batch_.size() < pipeline::processor::batch_records &&
+         bytes < pipeline::processor::batch_bytes && !s_.stopping()) {
+    std::optional<kafka::message> m = consumer_->poll(0ms);
+    if (!m) break;
+    bytes += m->value() ? m->value()->size() : 0;
+    batch_.push_back(std::move(*m));
+  }
+  handle_batch();
+}
+
+void worker::handle_batch() {
+  const std::size_t n = batch_.size();
+  if (n == 0) return;
+  pick_up_rules();
+  if (batch_ctx_.size() < n) batch_ctx_.resize(n);
+  if (batch_facts_.size() < n) batch_facts_.resize(n);
+  admitted_.assign(n, 0);
+  for (std::size_t i = 0; i < n; ++i)
+    admitted_[i] = admit(batch_[i], batch_ctx_[i]) ? 1 : 0;
+  std::string_view reason;
+  for (std::size_t i = 0; i < n;) {
+    if (admitted_[i] == 0) {
+      ++i;
+      continue;
+    }
+    if (!batchable(batch_[i], batch_ctx_[i])) {
+      const verdict v = process_alone(batch_[i], batch_ctx_[i], batch_facts_[i], reason);
+      complete(batch_[i], batch_ctx_[i], batch_facts_[i], v, reason);
+      ++i;
+      continue;
+    }
+    // A run of records the processor takes as they are: their values are
+    // scanned together, then each is finished and sent, in order.
+    std::size_t end = i;
+    for (; end < n && (admitted_[end] == 0 || batchable(batch_[end], batch_ctx_[end])); ++end) {
+      if (admitted_[end] == 0) continue;
+      const kafka::message& m = batch_[end];
+      batch_ctx_[end].started = clock::now();
+      proc_.prepare(*m.value(), pipeline::raw_info{},
+                    pipeline::origin::record(m.topic(), m.partition(), m.offset()), s_.spec_,
+                    batch_facts_[end]);
+    }
+    for (; i < end; ++i) {
+      if (admitted_[i] == 0) continue;
+      out_.clear();
+      dlq_.clear();
+      const verdict v = proc_.finish(out_, dlq_);
+      reason = proc_.last_reason();
+      complete(batch_[i], batch_ctx_[i], batch_facts_[i], v, reason);
+    }
+  }
+  batch_.clear();
+}
+
+void worker::complete(const kafka::message& m, record_ctx& c, pipeline::record_facts& facts,
+                      verdict v, std::string_view reason) {
+  metrics::writer* const w = thread_writer;
+  const run_series& ser = s_.series_;
+  const std::optional<std::string_view> value = m.value();
+  const pipeline::origin from = pipeline::origin::record(m.topic(), m.partition(), m.offset());
   if (w != nullptr) {
     // Before redact_side_text() below reuses the scanner.
     if (v == verdict::redacted || v == verdict::flagged)
@@ -870,15 +995,14 @@ void worker::handle(const kafka::message& m) {
       });
     w->add(ser.received[worker_stage]);
     w->add(ser.sent[worker_stage]);
-    w->observe(ser.took[worker_stage], seconds_since(worker_started));
+    w->observe(ser.took[worker_stage], seconds_since(c.started));
   }
 
   // The stateful stage sees every record, one at a time across workers.
   std::optional<std::string_view> sig_header;
-  for (const auto& h : in_headers)
+  for (const auto& h : c.headers)
     if (h.name == "bw-sig" && h.value) sig_header = h.value;
-  if (bad_headers || !value || value->size() > max_bytes)
-    facts_.reset(s_.spec_.size()), facts_.reason = reason;
+  if (!batchable(m, c)) facts.reset(s_.spec_.size()), facts.reason = reason;
   pipeline::stage_decision decision;
   side_alerts_.clear();
   side_audit_.clear();
@@ -886,11 +1010,11 @@ void worker::handle(const kafka::message& m) {
   {
     std::lock_guard lock(s_.stage_mutex_);
     input_ref ref;
-    ref.topic = tp.topic;
+    ref.topic = c.tp.topic;
     ref.partition = m.partition();
     ref.offset = m.offset();
     const auto writer_started = clock::now();
-    decision = s_.stage_->observe(facts_, value.value_or(std::string_view{}), out_, ref, sig_header,
+    decision = s_.stage_->observe(facts, value.value_or(std::string_view{}), out_, ref, sig_header,
                                   m.timestamp(), wall_clock_now());
     if (w != nullptr) w->observe(ser.took[writer_stage], seconds_since(writer_started));
     side_alerts_.swap(s_.stage_->outputs().alerts);
@@ -909,9 +1033,9 @@ void worker::handle(const kafka::message& m) {
     // Unchanged text is not copied into `redacted` (with no rules loaded).
     if (!proc_.redact_side_text(*value, redacted)) redacted.assign(*value);
     pipeline::append_dead_letter(dlq_, reason, redacted, pipeline::raw_info{}, from);
-  } else if (decision.reannotate(facts_)) {
+  } else if (decision.reannotate(facts)) {
     reannotated_.clear();
-    pipeline::reannotate(reannotated_, out_, facts_, decision);
+    pipeline::reannotate(reannotated_, out_, facts, decision);
     out_.swap(reannotated_);
   }
 
@@ -921,12 +1045,12 @@ void worker::handle(const kafka::message& m) {
   // its values (a key may be an e-mail address, a header a bearer token).
   o.key = m.key();
   if (o.key && proc_.redact_side_text(*o.key, key_)) o.key = key_;
-  header_values_.resize(in_headers.size());
-  for (std::size_t i = 0; i < in_headers.size(); ++i)
-    if (in_headers[i].value && proc_.redact_side_text(*in_headers[i].value, header_values_[i]))
-      in_headers[i].value = header_values_[i];
+  header_values_.resize(c.headers.size());
+  for (std::size_t i = 0; i < c.headers.size(); ++i)
+    if (c.headers[i].value && proc_.redact_side_text(*c.headers[i].value, header_values_[i]))
+      c.headers[i].value = header_values_[i];
   std::vector<kafka::header> hdrs;
-  const topic_plan::route& route = s_.plan_.route_for(tp.topic);
+  const topic_plan::route& route = s_.plan_.route_for(c.tp.topic);
   if (v == verdict::rejected || v == verdict::quarantined) {
     const bool q = v == verdict::quarantined;
     o.topic = q ? s_.cfg_.opts.kafka.quarantine_topic : s_.cfg_.opts.kafka.dlq_topic;
@@ -938,7 +1062,7 @@ void worker::handle(const kafka::message& m) {
     o.topic = route.sanitized;
     o.partition = route.sanitized_partitions > 0 ? m.partition() % route.sanitized_partitions : -1;
     o.value = out_;
-    o.headers = in_headers;
+    o.headers = c.headers;
     s_.counters_.sanitized.fetch_add(1, std::memory_order_relaxed);
     if (v == verdict::redacted) s_.counters_.redacted.fetch_add(1, std::memory_order_relaxed);
     if (v == verdict::flagged) s_.counters_.flagged.fetch_add(1, std::memory_order_relaxed);
@@ -946,9 +1070,9 @@ void worker::handle(const kafka::message& m) {
   count_record(v, reason, decision);
   // Findings per category, from the processor's own counters.
   const pipeline::stats& now = proc_.counters();
-  for (std::size_t c = 0; c < 4; ++c)
-    if (const auto d = now.findings_by_category[c] - last_.findings_by_category[c]; d != 0)
-      s_.counters_.findings[c].fetch_add(d, std::memory_order_relaxed);
+  for (std::size_t k = 0; k < 4; ++k)
+    if (const auto d = now.findings_by_category[k] - last_.findings_by_category[k]; d != 0)
+      s_.counters_.findings[k].fetch_add(d, std::memory_order_relaxed);
   last_ = now;
 
   // Alerts and audit records this record raised are its outputs too.
@@ -977,18 +1101,18 @@ void worker::handle(const kafka::message& m) {
     bool queued = produce(*txn_producer_, o);
     for (const auto& e : extra)
       queued = queued && produce(*txn_producer_, e);
-    if (queued) txn_positions_[tp] = m.offset() + 1;
+    if (queued) txn_positions_[c.tp] = m.offset() + 1;
     return;
   }
-  tracker->begin(m.offset(), static_cast<std::uint32_t>(1 + extra.size()));
-  o.token = new delivery_token{tracker, m.offset()};
+  c.tracker->begin(m.offset(), static_cast<std::uint32_t>(1 + extra.size()));
+  o.token = new delivery_token{c.tracker, m.offset()};
   // A record that is not queued stays in flight: never committed, consumed again later.
   if (!produce(*s_.producer_, o)) {
     delete static_cast<delivery_token*>(o.token);
     return;
   }
   for (auto& e : extra) {
-    e.token = new delivery_token{tracker, m.offset()};
+    e.token = new delivery_token{c.tracker, m.offset()};
     if (!produce(*s_.producer_, e)) {
       delete static_cast<delivery_token*>(e.token);
       return;
@@ -1113,7 +1237,7 @@ void worker::run(std::latch& committed) {
   }
   auto next_commit = clock::now() + commit_every;
   while (!s_.stopping()) {
-    if (auto m = consumer_->poll(50ms)) handle(*m);
+    if (auto m = consumer_->poll(50ms)) poll_batch(std::move(*m));
     if (clock::now() >= next_commit) {
       commit_moved();
       next_commit = clock::now() + commit_every;
