@@ -637,27 +637,10 @@ bool needs_normalization(std::string_view original) noexcept {
   // One table-driven pass, no branch per byte: which kinds of byte occur and
   // whether two blanks follow each other; "${" is looked for only when a '$'
   // is there. Most values are plain ASCII with single spaces.
-  enum : std::uint8_t { decode = 1, dollar = 2, blank = 4 };
-  static constexpr auto kKind = [] {
-    std::array<std::uint8_t, 256> t{};
-    t['%'] = t['&'] = decode;
-    for (std::size_t b = 0x80; b < 256; ++b)
-      t[b] = decode;
-    t['$'] = dollar;
-    t[' '] = t['\t'] = blank;
-    return t;
-  }();
-  unsigned kinds = 0;
-  unsigned prev = 0;
-  unsigned pairs = 0; // a blank right after a blank
-  for (const char c : original) {
-    const unsigned k = kKind[byte_of(c)];
-    kinds |= k;
-    pairs |= prev & k;
-    prev = k;
-  }
-  if ((kinds & decode) != 0 || (pairs & blank) != 0) return true;
-  return (kinds & dollar) != 0 && original.find("${") != std::string_view::npos;
+  normalization_probe probe;
+  for (const char c : original)
+    probe.add(normalization_probe::kind(byte_of(c)));
+  return probe.needed(original);
 }
 
 /// Step 7, in place over [0, m): a run of spaces and tabs becomes its first

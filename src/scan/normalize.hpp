@@ -43,6 +43,7 @@
 ///  6. never collapses `${jndi:…}` (or a URL-scheme lookup), nor a lookup
 ///     whose discarded part holds a nested lookup (`${env:${jndi:x}:-j}`).
 ///     The characters a lookup collapses to map to the whole lookup.
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -77,6 +78,44 @@ public:
 /// has a '%', '&', "${", two blanks (space or tab) in a row or a non-ASCII byte. When false, rules
 /// compiled case-insensitively can scan the original text directly.
 bool needs_normalization(std::string_view original) noexcept;
+
+/// needs_normalization() for a caller that already reads every byte of the
+/// text (the scanner, computing its gates): add() each byte's kind, then ask
+/// needed() with the same text.
+class normalization_probe {
+public:
+  /// What a byte is to the probe: 0 for most, else a kind bit.
+  static std::uint8_t kind(unsigned char b) noexcept { return table()[b]; }
+  void add(std::uint8_t k) noexcept {
+    kinds_ |= k;
+    pairs_ |= prev_ & k;
+    prev_ = k;
+  }
+  bool needed(std::string_view text) const noexcept {
+    if ((kinds_ & decode) != 0 || (pairs_ & blank) != 0) return true;
+    return (kinds_ & dollar) != 0 && text.find("${") != std::string_view::npos;
+  }
+
+private:
+  // '%', '&' and non-ASCII bytes need decoding; "${" may open a lookup; two
+  // blanks (space or tab) in a row collapse.
+  enum : std::uint8_t { decode = 1, dollar = 2, blank = 4 };
+  static const std::array<std::uint8_t, 256>& table() noexcept {
+    static constexpr std::array<std::uint8_t, 256> t = [] {
+      std::array<std::uint8_t, 256> k{};
+      k['%'] = k['&'] = decode;
+      for (std::size_t b = 0x80; b < 256; ++b)
+        k[b] = decode;
+      k['$'] = dollar;
+      k[' '] = k['\t'] = blank;
+      return k;
+    }();
+    return t;
+  }
+  unsigned kinds_ = 0;
+  unsigned prev_ = 0;
+  unsigned pairs_ = 0; ///< a blank right after a blank
+};
 
 /// Normalises `original` (valid UTF-8) into `out` (cleared first). No heap
 /// allocation once `out` has grown to the largest input seen.

@@ -73,6 +73,7 @@ struct scanner::impl {
   std::vector<std::string_view> scanned;   ///< what the normalized databases see, per value
   std::vector<std::uint8_t> is_normalized; ///< per value: scanned[i] is norm[i].text
   std::vector<std::uint32_t> gates;        ///< per value: the gate bits its bytes open
+  std::vector<std::uint8_t> needs_norm;    ///< per value: needs_normalization(), same pass
 
   std::vector<std::uint32_t> hit;      ///< per rule: 1 + its rank in `touched`, 0: no hit
   std::vector<std::uint32_t> last_pos; ///< per touched rule: the value it last hit
@@ -140,6 +141,19 @@ struct scanner::impl {
     std::uint32_t g = 0;
     for (const char c : text)
       g |= gate_bits[static_cast<unsigned char>(c)];
+    return g;
+  }
+  /// The same, and in the same pass whether the value needs normalizing
+  /// (normalize.hpp): one read of each byte instead of two.
+  std::uint32_t gate_of(std::string_view text, bool& needs_normalizing) const noexcept {
+    std::uint32_t g = 0;
+    normalization_probe probe;
+    for (const char c : text) {
+      const auto u = static_cast<unsigned char>(c);
+      g |= gate_bits[u];
+      probe.add(normalization_probe::kind(u));
+    }
+    needs_normalizing = probe.needed(text);
     return g;
   }
 
@@ -314,8 +328,17 @@ void scanner::scan_uncached(std::span<const std::string_view> values,
   if (m.gates.size() < values.size()) m.gates.resize(values.size());
   constexpr std::uint32_t raw_mask = 0xFFFF;
   constexpr std::uint32_t norm_mask = 0xFFFF0000;
-  for (std::size_t i = 0; i < values.size(); ++i)
-    m.gates[i] = m.gate_of(values[i]);
+  if (rs.normalized.empty()) {
+    for (std::size_t i = 0; i < values.size(); ++i)
+      m.gates[i] = m.gate_of(values[i]);
+  } else {
+    if (m.needs_norm.size() < values.size()) m.needs_norm.resize(values.size());
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      bool needs = false;
+      m.gates[i] = m.gate_of(values[i], needs);
+      m.needs_norm[i] = needs ? 1 : 0;
+    }
+  }
 
   for (std::size_t g = 0; g < rs.raw.size(); ++g) {
     if (!m.run(rs.raw[g], std::uint32_t{1} << g, values)) continue;
@@ -338,7 +361,7 @@ void scanner::scan_uncached(std::span<const std::string_view> values,
   bool any_normalized = false;
   for (std::size_t i = 0; i < values.size(); ++i) {
     m.has_lowered[i] = 0;
-    if (needs_normalization(values[i])) {
+    if (m.needs_norm[i] != 0) {
       normalize(values[i], m.norm[i]);
       m.scanned.push_back(m.norm[i].text);
       m.is_normalized[i] = 1;
