@@ -1,6 +1,7 @@
 #include "pipeline/facts.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace bulwark::pipeline {
 
@@ -11,7 +12,7 @@ fact_spec::fact_spec(const config::options& opts) {
     std::vector<wanted>& bucket = by_length_[len];
     auto it = std::find_if(bucket.begin(), bucket.end(),
                            [&](const wanted& w) { return w.pointer == pointer; });
-    if (it == bucket.end()) it = bucket.insert(bucket.end(), wanted{pointer, {}});
+    if (it == bucket.end()) it = bucket.insert(bucket.end(), wanted{pointer, {}, tail_of(pointer)});
     it->slots.push_back(static_cast<std::uint16_t>(index));
   };
   pointers_.resize(fixed_slots);
@@ -47,12 +48,22 @@ fact_spec::fact_spec(const config::options& opts) {
   }
 }
 
+std::uint64_t fact_spec::tail_of(std::string_view s) noexcept {
+  const std::size_t n = std::min<std::size_t>(s.size(), 8);
+  std::uint64_t t = 0;
+  if (n > 0) std::memcpy(&t, s.data() + s.size() - n, n);
+  return t;
+}
+
 const std::vector<std::uint16_t>* fact_spec::slots_for(std::string_view pointer) const {
-  // Most values are not wanted: their pointer's length already says so.
+  // Most values are not wanted: their pointer's length already says so, and
+  // else, mostly, its last bytes ("/messages/0/content" and "/output/content"
+  // share a length with some wanted pointers, not an ending).
   if ((lengths_ & (std::uint64_t{1} << std::min<std::size_t>(pointer.size(), 63))) == 0)
     return nullptr;
+  const std::uint64_t tail = tail_of(pointer);
   for (const wanted& w : by_length_[std::min<std::size_t>(pointer.size(), 63)])
-    if (w.pointer == pointer) return &w.slots;
+    if (w.tail == tail && w.pointer == pointer) return &w.slots;
   return nullptr;
 }
 

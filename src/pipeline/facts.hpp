@@ -50,7 +50,10 @@ private:
   struct wanted {
     std::string pointer;
     std::vector<std::uint16_t> slots;
+    std::uint64_t tail = 0; ///< its last (up to) 8 bytes: most misses differ there
   };
+  /// The last (up to) 8 bytes of `s` as one word.
+  static std::uint64_t tail_of(std::string_view s) noexcept;
   std::vector<std::string> pointers_;
   /// The wanted pointers by length (the last bucket: 63 bytes and longer). A
   /// handful per length, so a lookup is a few compares and no hashing: it

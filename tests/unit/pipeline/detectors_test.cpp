@@ -70,6 +70,33 @@ struct harness {
   }
 };
 
+TEST(FactSpec, APointerFindsItsSlotsAndNoOtherPointerDoes) {
+  config::options o;
+  // Same length as "/features/amount" (16 bytes), other endings and heads.
+  o.drift.features.push_back({"/features/amount", config::drift_feature::type::numeric});
+  o.drift.features.push_back({"/features/amoun2", config::drift_feature::type::numeric});
+  o.drift.key = {"/" + std::string(70, 'k')}; // the last bucket: 63 bytes and longer
+  const fact_spec spec(o);
+  const auto slots = [&](std::string_view p) {
+    const auto* s = spec.slots_for(p);
+    return s == nullptr ? std::vector<std::uint16_t>{} : *s;
+  };
+  EXPECT_EQ(slots("/features/amount"),
+            std::vector<std::uint16_t>{static_cast<std::uint16_t>(spec.drift_feature_slot(0))});
+  EXPECT_EQ(slots("/features/amoun2"),
+            std::vector<std::uint16_t>{static_cast<std::uint16_t>(spec.drift_feature_slot(1))});
+  EXPECT_TRUE(slots("/features/amoun3").empty()) << "same length, same head, other ending";
+  EXPECT_TRUE(slots("/xeatures/amount").empty()) << "same length, same ending, other head";
+  EXPECT_EQ(slots("/seq"), std::vector<std::uint16_t>{fact_spec::seq}) << "shorter than 8 bytes";
+  EXPECT_TRUE(slots("/seb").empty());
+  EXPECT_TRUE(slots("").empty());
+  EXPECT_EQ(slots("/ts").size(), 2U) << "integrity and drift both read /ts";
+  EXPECT_EQ(slots("/" + std::string(70, 'k')),
+            std::vector<std::uint16_t>{static_cast<std::uint16_t>(spec.drift_key_slot(0))});
+  EXPECT_TRUE(slots("/" + std::string(69, 'k') + "j").empty());
+  EXPECT_TRUE(slots("/" + std::string(80, 'k')).empty()) << "longer, same last bytes";
+}
+
 TEST(FactCapture, TheWalkCapturesTheConfiguredFieldsAsTheyAre) {
   config::options o = keyed_options();
   fact_spec spec(o);
