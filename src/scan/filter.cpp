@@ -590,18 +590,21 @@ std::size_t min_length(const piece& pc) {
   return std::min(one * std::min(pc.min, std::size_t{1} << 20), std::size_t{1} << 20);
 }
 
-/// True when every byte the piece can match is a non-letter one (and the
-/// piece is made of things flatten() follows).
+/// True when every byte the piece can match is an ASCII non-letter one (and
+/// the piece is made of things flatten() follows). ASCII only: in a pattern
+/// Hyperscan reads as UTF-8, a class that admits non-ASCII characters matches
+/// one code point of several bytes, which offsets counted in bytes misplace.
 bool letter_free(const piece& pc) {
-  byte_set letters;
-  letters.add_range('a', 'z');
-  letters.add_range('A', 'Z');
+  byte_set excluded;
+  excluded.add_range('a', 'z');
+  excluded.add_range('A', 'Z');
+  excluded.add_range(0x80, 0xFF);
   switch (pc.kind) {
   case piece::shape::zero_width:
     return true;
   case piece::shape::one_byte: {
     for (std::size_t i = 0; i < 4; ++i)
-      if ((pc.bytes.word(i) & letters.word(i)) != 0) return false;
+      if ((pc.bytes.word(i) & excluded.word(i)) != 0) return false;
     return true;
   }
   case piece::shape::group:

@@ -80,6 +80,8 @@ TEST(Filter, FlattensAnAlternationOfDigitFormatsIntoOneClassSequence) {
 TEST(Filter, LeavesAlternationsWithLettersOrTooLittleSelectivityAlone) {
   // Words are literals to Hyperscan, cheap as they are.
   EXPECT_EQ(cut(R"((?:ab12|cd34)5678)", 100), "(not cut)");
+  // A class that admits non-ASCII bytes: one UTF-8 character, several offsets.
+  EXPECT_EQ(cut(R"((?:[^\w\s]\d{6}|#\d{7}))", 40), "(not cut)");
   // A union of ranges too wide to keep three quarters of the budget.
   EXPECT_EQ(cut(R"((?:[ -/]{4}|[:-@]{4}))", 40), "(not cut)");
 }
