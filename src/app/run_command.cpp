@@ -251,6 +251,7 @@ private:
     std::shared_ptr<kafka::partition_tracker> tracker;
     std::vector<kafka::header> headers;
     bool bad_headers = false;
+    bool admitted = false; ///< in a batch: admit() said to go on
     clock::time_point started;
   };
   void handle(const kafka::message& m);
@@ -307,7 +308,6 @@ private:
   std::vector<kafka::message> batch_;
   std::vector<record_ctx> batch_ctx_;
   std::vector<pipeline::record_facts> batch_facts_;
-  std::vector<std::uint8_t> admitted_; ///< per batch record: admit() said to go on
   std::vector<std::string> header_values_;
   pipeline::stats last_{};
   /// This worker's partition slot for `tp`, or null (not a configured input,
@@ -939,12 +939,11 @@ void worker::handle_batch() {
   pick_up_rules();
   if (batch_ctx_.size() < n) batch_ctx_.resize(n);
   if (batch_facts_.size() < n) batch_facts_.resize(n);
-  admitted_.assign(n, 0);
   for (std::size_t i = 0; i < n; ++i)
-    admitted_[i] = admit(batch_[i], batch_ctx_[i]) ? 1 : 0;
+    batch_ctx_[i].admitted = admit(batch_[i], batch_ctx_[i]);
   std::string_view reason;
   for (std::size_t i = 0; i < n;) {
-    if (admitted_[i] == 0) {
+    if (!batch_ctx_[i].admitted) {
       ++i;
       continue;
     }
@@ -957,8 +956,9 @@ void worker::handle_batch() {
     // A run of records the processor takes as they are: their values are
     // scanned together, then each is finished and sent, in order.
     std::size_t end = i;
-    for (; end < n && (admitted_[end] == 0 || batchable(batch_[end], batch_ctx_[end])); ++end) {
-      if (admitted_[end] == 0) continue;
+    for (; end < n && (!batch_ctx_[end].admitted || batchable(batch_[end], batch_ctx_[end]));
+         ++end) {
+      if (!batch_ctx_[end].admitted) continue;
       const kafka::message& m = batch_[end];
       batch_ctx_[end].started = clock::now();
       proc_.prepare(*m.value(), pipeline::raw_info{},
@@ -966,7 +966,7 @@ void worker::handle_batch() {
                     batch_facts_[end]);
     }
     for (; i < end; ++i) {
-      if (admitted_[i] == 0) continue;
+      if (!batch_ctx_[i].admitted) continue;
       out_.clear();
       dlq_.clear();
       const verdict v = proc_.finish(out_, dlq_);

@@ -31,13 +31,12 @@ struct piece {
   double bits = 0;          ///< selectivity of one occurrence of the atom
   std::size_t min = 1;      ///< the quantifier's minimum count
   std::size_t max = 1;      ///< the quantifier's maximum count (`unbounded`: none)
-  /// What the atom is, for flatten(): one byte of `bytes`, an assertion that
-  /// consumes nothing, a group, or something it does not follow (a
-  /// multi-byte character).
+  /// What the atom is: one byte of `bytes`, an assertion that consumes
+  /// nothing (a flag setting too), a group with an alternation inside, or
+  /// something flatten() does not follow (a multi-byte character).
   enum class shape : std::uint8_t { one_byte, zero_width, group, other } kind = shape::other;
   byte_set bytes;
   bool quantified = false;
-  bool group = false; ///< a group with an alternation inside (not a bare flag setting)
   std::vector<branch> branches;
 };
 
@@ -241,7 +240,6 @@ private:
         icase_ = icase;
       }
     }
-    pc.group = true;
     pc.kind = piece::shape::group;
     pc.inner = i_;
     alternation(pc.branches);
@@ -523,7 +521,7 @@ bool cut(std::string_view p, const branch& b, double budget, std::string& out) {
     }
     const double need = budget - acc;
     if (!pc.quantified) {
-      if (!pc.group) {
+      if (pc.kind != piece::shape::group) {
         out.append(p.substr(pc.begin, pc.end - pc.begin));
         return true;
       }
@@ -595,10 +593,13 @@ std::size_t min_length(const piece& pc) {
 /// Hyperscan reads as UTF-8, a class that admits non-ASCII characters matches
 /// one code point of several bytes, which offsets counted in bytes misplace.
 bool letter_free(const piece& pc) {
-  byte_set excluded;
-  excluded.add_range('a', 'z');
-  excluded.add_range('A', 'Z');
-  excluded.add_range(0x80, 0xFF);
+  static constexpr byte_set excluded = [] {
+    byte_set s;
+    s.add_range('a', 'z');
+    s.add_range('A', 'Z');
+    s.add_range(0x80, 0xFF);
+    return s;
+  }();
   switch (pc.kind) {
   case piece::shape::zero_width:
     return true;
@@ -752,15 +753,15 @@ std::string flatten(const std::string& filter, bool caseless, double bits) {
 /// The longest run of literal bytes (a byte, or a letter in either case)
 /// that every match of the branch holds.
 std::size_t literal_run(const branch& b);
+/// The same for an alternation: its branches' least (0 for none).
+std::size_t literal_run(const std::vector<branch>& alternatives) {
+  std::size_t least = static_cast<std::size_t>(-1);
+  for (const branch& b : alternatives)
+    least = std::min(least, literal_run(b));
+  return least == static_cast<std::size_t>(-1) ? 0 : least;
+}
 std::size_t literal_run(const piece& pc) {
-  if (pc.kind == piece::shape::group) {
-    if (pc.min == 0) return 0;
-    std::size_t least = static_cast<std::size_t>(-1);
-    for (const branch& b : pc.branches)
-      least = std::min(least, literal_run(b));
-    return least == static_cast<std::size_t>(-1) ? 0 : least;
-  }
-  return 0;
+  return pc.kind == piece::shape::group && pc.min > 0 ? literal_run(pc.branches) : 0;
 }
 std::size_t literal_run(const branch& b) {
   std::size_t best = 0;
@@ -790,10 +791,7 @@ std::size_t literal_run(const branch& b) {
 std::size_t required_literal(std::string_view pattern, bool caseless) {
   std::vector<branch> top;
   if (!parser(pattern, caseless).run(top)) return 0;
-  std::size_t least = static_cast<std::size_t>(-1);
-  for (const branch& b : top)
-    least = std::min(least, literal_run(b));
-  return least == static_cast<std::size_t>(-1) ? 0 : least;
+  return literal_run(top);
 }
 
 std::optional<std::string> hyperscan_filter(std::string_view pattern, bool caseless, double bits) {

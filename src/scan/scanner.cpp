@@ -70,10 +70,10 @@ struct scanner::impl {
   std::vector<normalized_text> norm;
   std::vector<std::string> lowered;
   std::vector<std::uint8_t> has_lowered;
-  std::vector<std::string_view> scanned;   ///< what the normalized databases see, per value
-  std::vector<std::uint8_t> is_normalized; ///< per value: scanned[i] is norm[i].text
-  std::vector<std::uint32_t> gates;        ///< per value: the gate bits its bytes open
-  std::vector<std::uint8_t> needs_norm;    ///< per value: needs_normalization(), same pass
+  std::vector<std::string_view> scanned; ///< what the normalized databases see, per value
+  std::vector<std::uint32_t> gates;      ///< per value: the gate bits its bytes open
+  /// Per value: needs_normalization(), found in the gate pass; then scanned[i] is norm[i].text.
+  std::vector<std::uint8_t> needs_norm;
 
   std::vector<std::uint32_t> hit;      ///< per rule: 1 + its rank in `touched`, 0: no hit
   std::vector<std::uint32_t> last_pos; ///< per touched rule: the value it last hit
@@ -355,7 +355,6 @@ void scanner::scan_uncached(std::span<const std::string_view> values,
     m.norm.resize(values.size());
     m.lowered.resize(values.size());
     m.has_lowered.resize(values.size());
-    m.is_normalized.resize(values.size());
   }
   m.scanned.clear();
   bool any_normalized = false;
@@ -364,20 +363,18 @@ void scanner::scan_uncached(std::span<const std::string_view> values,
     if (m.needs_norm[i] != 0) {
       normalize(values[i], m.norm[i]);
       m.scanned.push_back(m.norm[i].text);
-      m.is_normalized[i] = 1;
       any_normalized = true;
     } else {
       // Only ASCII case would change: the normalized databases are
       // case-insensitive and their gates hold both cases, so the value is
       // scanned and gated as it is.
       m.scanned.push_back(values[i]);
-      m.is_normalized[i] = 0;
     }
   }
   if (any_normalized) {
     // Decoding can add bytes the original lacks ('%3C' is '<'): gate what is scanned.
     for (std::size_t i = 0; i < values.size(); ++i)
-      if (m.is_normalized[i] != 0)
+      if (m.needs_norm[i] != 0)
         m.gates[i] = (m.gates[i] & raw_mask) | (m.gate_of(m.scanned[i]) & norm_mask);
   }
   for (std::size_t g = 0; g < rs.normalized.size(); ++g) {
@@ -385,7 +382,7 @@ void scanner::scan_uncached(std::span<const std::string_view> values,
     for (const std::uint64_t pair : m.pairs) {
       const std::uint32_t rule = m.touched[pair >> 32];
       const std::uint32_t i = m.admitted[pair & 0xFFFFFFFFU];
-      if (m.is_normalized[i] != 0) {
+      if (m.needs_norm[i] != 0) {
         confirm(rule, values[i], m.scanned[i], &m.norm[i], out[i]);
         continue;
       }
