@@ -144,6 +144,8 @@ TEST(Forwarder, AFailedPostIsRetriedAfterBackoffUntilAlertmanagerAcceptsIt) {
   EXPECT_TRUE(s.up);
   const auto got = server.requests();
   EXPECT_EQ(alerts_of(got.back()).at(0)["labels"]["kind"].s, "integrity.replay");
+  // The forwarder writes its log line after the buffer counts the post: wait for it.
+  http_test::eventually([&] { return f.log.get().size() >= 2; });
   const auto lines = f.log.get();
   ASSERT_EQ(lines.size(), 2U);
   EXPECT_NE(lines[0].find("failed (HTTP 500)"), std::string::npos) << lines[0];
