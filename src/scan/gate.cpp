@@ -7,15 +7,11 @@
 namespace bulwark::scan {
 
 byte_set byte_set::case_closed() const noexcept {
+  // 'A'-'Z' are bits 1-26 of the second word, 'a'-'z' the same 32 bits higher.
+  constexpr std::uint64_t upper = ((std::uint64_t{1} << 26) - 1) << 1;
   byte_set out = *this;
-  for (unsigned c = 'a'; c <= 'z'; ++c) {
-    const auto lo = static_cast<unsigned char>(c);
-    const auto up = static_cast<unsigned char>(c - 32);
-    if (has(lo) || has(up)) {
-      out.add(lo);
-      out.add(up);
-    }
-  }
+  const std::uint64_t w = w_[1];
+  out.w_[1] = w | ((w >> 32) & upper) | ((w & upper) << 32);
   return out;
 }
 
@@ -57,10 +53,19 @@ double weight(unsigned char b) noexcept {
   return 0.05; // other punctuation and control characters
 }
 
+/// The sum of the weights of the bytes of `s`, in ascending byte order.
+/// Called for every atom of every pattern, once per gate class, at load.
 double weight(const byte_set& s) noexcept {
+  static const std::array<double, 256> table = [] {
+    std::array<double, 256> t{};
+    for (unsigned b = 0; b < 256; ++b)
+      t[b] = weight(static_cast<unsigned char>(b));
+    return t;
+  }();
   double w = 0;
-  for (unsigned b = 0; b < 256; ++b)
-    if (s.has(static_cast<unsigned char>(b))) w += weight(static_cast<unsigned char>(b));
+  for (std::size_t i = 0; i < 4; ++i)
+    for (std::uint64_t bits = s.word(i); bits != 0; bits &= bits - 1)
+      w += table[i * 64 + static_cast<std::size_t>(std::countr_zero(bits))];
   return w;
 }
 
@@ -561,9 +566,11 @@ private:
           fail();
           return std::nullopt;
         }
-        const char32_t top = *hi < 0x80 ? *hi : 0x7F;
-        for (char32_t b = *lo; b <= top && b < 0x80; ++b)
-          s |= literal(static_cast<unsigned char>(b), icase);
+        if (*lo < 0x80) {
+          byte_set range;
+          range.add_range(static_cast<unsigned>(*lo), *hi < 0x80 ? *hi : 0x7F);
+          s |= icase ? range.case_closed() : range;
+        }
         if (*hi >= 0x80) s |= high_bytes();
       }
     }

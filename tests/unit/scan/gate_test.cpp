@@ -30,6 +30,31 @@ bool holds_one_of(std::string_view text, const byte_set& s) {
 
 } // namespace
 
+TEST(ByteSet, CaseClosedAddsTheOtherCaseOfEachLetterAndNothingElse) {
+  // Every single byte, then sets with letters at the edges of both ranges.
+  for (unsigned b = 0; b < 256; ++b) {
+    byte_set s;
+    s.add(static_cast<unsigned char>(b));
+    byte_set want = s;
+    if (b >= 'a' && b <= 'z') want.add(static_cast<unsigned char>(b - 32));
+    if (b >= 'A' && b <= 'Z') want.add(static_cast<unsigned char>(b + 32));
+    EXPECT_EQ(s.case_closed(), want) << b;
+  }
+  EXPECT_EQ(of("@AZ[`az{").case_closed(), of("@AZaz[`{"));
+  EXPECT_EQ(of("Mq\xff").case_closed(), of("MmQq\xff"));
+  byte_set all = byte_set{}.inverted();
+  EXPECT_EQ(all.case_closed(), all);
+}
+
+TEST(Gate, ACaseInsensitiveRangeNeedsBothCasesOfItsLetters) {
+  byte_set want;
+  want.add_range('X', 'Z');
+  want.add_range('x', 'z');
+  EXPECT_EQ(required_bytes("(?i)[X-Z]"), want);
+  want.add_range('0', '9');
+  EXPECT_EQ(required_bytes("(?i)[0-9x-z]"), want);
+}
+
 TEST(Gate, ASequenceNeedsItsRarestPiece) {
   EXPECT_EQ(required_bytes("abc@x"), of("@"));
   EXPECT_EQ(required_bytes(R"(\d{3}-\d{2}-\d{4})", digits()), digits());
