@@ -16,10 +16,10 @@ the clean input, then times, in the same run and interleaved, R repetitions of:
 Reported: medians (and min..max) of wall time, events/s, MB/s, and events per
 CPU-second (user+sys of the whole process, start-up included), plus the ratios
 of scan w=1 to parse_only and of every rules case to pass-through (same worker
-count), per CPU-second. And for one worker the steady-state rate: events per
+count), per CPU-second. And the steady-state rate: events per
 CPU-second once started, the median CPU of the same command on an empty input
 (start-up: configuration, rule files, databases from the compiled-rule cache)
-subtracted.
+subtracted; the same for one worker per core.
 
     bench/scan_bench.py --build build --events 200000 --runs 5 [--json results.json]
 
@@ -127,7 +127,9 @@ def main():
     # Start-up alone (configuration, rule files, compiled databases from the
     # cache, an empty input): subtracted below for the steady-state rate.
     starts = {"scan pass-through, 1 worker": start_up("w1"),
-              "scan all packs, 1 worker": start_up("w1-all")}
+              "scan all packs, 1 worker": start_up("w1-all"),
+              "scan pass-through, %d workers" % n: start_up("wall"),
+              "scan all packs, %d workers" % n: start_up("wall-all")}
     results = {k: [] for k in cases}
     start_cpu = {k: [] for k in starts}
     for _ in range(a.runs):  # interleaved, so machine noise hits every case alike
@@ -167,7 +169,7 @@ def main():
             name, fmt_range(walls, lambda v: "%.3f" % v), fmt_range(eps, lambda v: "%.0f" % v),
             fmt_range(mbs, lambda v: "%.0f" % v), fmt_range(epc, lambda v: "%.0f" % v)))
     names = list(cases)
-    print("\nsteady state, 1 worker: events per CPU-second once started (the median CPU of a "
+    print("\nsteady state: events per CPU-second once started (the median CPU of a "
           "run on an empty input, the same configuration, subtracted):")
     doc["steady_state"] = {}
     for name, cpus in start_cpu.items():

@@ -91,6 +91,18 @@ std::string with_claimed_source(const std::string& evidence, std::string_view cl
   return out;
 }
 
+/// `evidence`, made by with_claimed_source(checked, `from`), as
+/// with_claimed_source(checked, `to`) would make it.
+std::string reclaimed(const std::string& evidence, std::string_view from, std::string_view to) {
+  std::string old_head = with_claimed_source("{}", from);
+  old_head.pop_back(); // '}': the checked evidence's members (if any) follow
+  assert(evidence.compare(0, old_head.size(), old_head) == 0);
+  std::string out = with_claimed_source("{}", to);
+  out.pop_back();
+  out.append(evidence, old_head.size(), std::string::npos);
+  return out;
+}
+
 /// One alert being folded.
 struct fold {
   std::uint64_t serial = 0;
@@ -509,10 +521,17 @@ struct engine::state {
     f.first_seen = std::min(f.first_seen, o.at);
     f.last_seen = std::max(f.last_seen, o.at);
     f.touched = clock;
-    if (f.remembered && r.title == f.title_in && r.evidence == f.evidence_in &&
-        o.claimed == f.claimed) {
+    const bool same_input = f.remembered && r.title == f.title_in && r.evidence == f.evidence_in;
+    if (same_input && o.claimed == f.claimed) {
       // The title and evidence depend on nothing else (the fold's key fixes
       // the identifiers they scrub): the same result as last time.
+      if (f.evidence_replaced) ++stats.evidence_replaced;
+    } else if (same_input && !o.claimed.empty() && !f.claimed.empty()) {
+      // Another claimed source (not part of an unverified fold's key), the
+      // same request otherwise: the checked evidence after the claim stands.
+      f.title = title_of(r, o);
+      f.evidence = reclaimed(f.evidence, f.claimed, o.claimed);
+      f.claimed = o.claimed;
       if (f.evidence_replaced) ++stats.evidence_replaced;
     } else {
       f.title = title_of(r, o);

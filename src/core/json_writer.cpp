@@ -27,15 +27,30 @@ std::size_t utf8_length(std::string_view s, std::size_t i) noexcept {
 
 void append_json_string(std::string& out, std::string_view text) {
   static constexpr char hex[] = "0123456789abcdef";
+  out.reserve(out.size() + text.size() + 2);
   out += '"';
+  // Bytes that stand for themselves (printable ASCII other than '"' and '\\',
+  // valid UTF-8 sequences) are copied a run at a time.
+  std::size_t run = 0;
   std::size_t i = 0;
   while (i < text.size()) {
     const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
+      ++i;
+      continue;
+    }
+    std::size_t n = 0;
+    if (c >= 0x80 && (n = utf8_length(text, i)) != 0) {
+      i += n;
+      continue;
+    }
+    out.append(text.data() + run, i - run);
     if (c == '"' || c == '\\') {
       out += '\\';
       out += static_cast<char>(c);
-      ++i;
-    } else if (c < 0x20 || c == 0x7F) {
+    } else if (c >= 0x80) {
+      out += "\xEF\xBF\xBD"; // not valid UTF-8: U+FFFD
+    } else {
       switch (c) {
       case '\n':
         out += "\\n";
@@ -51,18 +66,10 @@ void append_json_string(std::string& out, std::string_view text) {
         out += hex[c >> 4];
         out += hex[c & 0xF];
       }
-      ++i;
-    } else if (c < 0x80) {
-      out += static_cast<char>(c);
-      ++i;
-    } else if (const std::size_t n = utf8_length(text, i); n != 0) {
-      out.append(text.substr(i, n));
-      i += n;
-    } else {
-      out += "\xEF\xBF\xBD";
-      ++i;
     }
+    run = ++i;
   }
+  out.append(text.data() + run, i - run);
   out += '"';
 }
 

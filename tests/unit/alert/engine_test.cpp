@@ -109,6 +109,42 @@ TEST(AlertEngine, EachRepeatShowsItsOwnTitleAndEvidenceAndCountsItsOwnReplacemen
   EXPECT_EQ(e.stats().evidence_replaced, 4U) << "every replaced occurrence, repeats included";
 }
 
+TEST(AlertEngine, ARepeatFromAnotherClaimedSourceShowsWhatAFreshEngineShowsForIt) {
+  // Unverified repeats with one title and evidence but changing claimed
+  // sources (a hashed one among them, which the title names) fold into one
+  // alert; each record shows exactly what the first occurrence of its own
+  // request would.
+  const std::string oversize = "{\"x\":\"" + std::string(3'000, 'e') + "\"}";
+  for (const std::string evidence :
+       {"{\"n\":1,\"m\":\"x\"}", "{}", "{ }", oversize.c_str(), "not json"}) {
+    const auto with = [&](std::string source) {
+      alert_request r = request("integrity.tamper", std::move(source), false, t0);
+      r.title = "tampered event naming jane doe@x"; // scrubbed when it is the claim
+      r.evidence = evidence;
+      return r;
+    };
+    const std::vector<std::string> sources{"srv-1", "srv-2",     "srv-2", "jane doe@x",
+                                           "srv-1", "srv-\"3\"", "srv-1"};
+    engine e = make_engine();
+    recording_sink sink;
+    for (const auto& s : sources)
+      submit(e, sink, with(s), t0);
+    ASSERT_EQ(sink.got.size(), sources.size());
+    std::uint64_t replaced = 0;
+    for (std::size_t k = 0; k < sources.size(); ++k) {
+      engine fresh = make_engine();
+      recording_sink one;
+      submit(fresh, one, with(sources[k]), t0);
+      ASSERT_EQ(one.got.size(), 1U);
+      EXPECT_EQ(sink.got[k].a.evidence, one.got[0].a.evidence) << evidence << " " << k;
+      EXPECT_EQ(sink.got[k].a.title, one.got[0].a.title) << evidence << " " << k;
+      EXPECT_EQ(sink.got[k].a.count, k + 1);
+      replaced += fresh.stats().evidence_replaced;
+    }
+    EXPECT_EQ(e.stats().evidence_replaced, replaced) << evidence;
+  }
+}
+
 TEST(AlertEngine, ACriticalSettingOfGroupWaitCannotDelayACritical) {
   engine_settings s;
   s.by_severity[3].group_wait = hour;
