@@ -353,6 +353,9 @@ ndjson_result run_ndjson(const config::options& opts, const ndjson_io& io,
       // re-annotate it, and it emits alerts and audit records.
       final_out.clear();
       quarantine_out.clear();
+      // The worker's output stands unless the stage changes a line: only
+      // then is it copied, up to that line, and rebuilt from there on.
+      bool rewritten = false;
       // The stage's outputs are not cleared here: flush_stage() drains them
       // after every batch, and anything made before the first batch (the
       // audit records of a loaded drift reference) must reach the files.
@@ -367,6 +370,12 @@ ndjson_result run_ndjson(const config::options& opts, const ndjson_io& io,
         ref.line = static_cast<std::int64_t>(from.line);
         const stage_decision d =
             stage->observe(b->facts[i], raw, line, ref, std::nullopt, std::nullopt, 0);
+        const bool changed = d.quarantine || d.reannotate(b->facts[i]);
+        if (!changed && !rewritten) continue;
+        if (!rewritten) {
+          final_out.append(b->out.data(), begin);
+          rewritten = true;
+        }
         if (d.quarantine) {
           ++result.quarantined;
           --verdict_adjust[static_cast<int>(b->facts[i].v)];
@@ -384,7 +393,7 @@ ndjson_result run_ndjson(const config::options& opts, const ndjson_io& io,
         final_out += '\n';
       }
       stage->tick(stage->now());
-      b->out.swap(final_out);
+      if (rewritten) b->out.swap(final_out);
       if (io.quarantine >= 0 && !quarantine_out.empty() &&
           !write_all(io.quarantine, quarantine_out.data(), quarantine_out.size())) {
         fail(std::string("--quarantine: write failed: ") + std::strerror(errno));
