@@ -1,9 +1,8 @@
 // The latency probe of bench/e2e/e2e.py: a paced producer that stamps each
-// event with the wall clock, and a reader that prints how long each stamped
-// event took to arrive. It talks to librdkafka directly, with every setting
-// explicit, so what it measures is bulwark's hop and not the test client's
-// own batching (the integration tests' kafka_tool lingers 20 ms and starts
-// its clock before its producer has a connection).
+// event with the wall clock (and sets its `ts` to the send time), and a reader that prints how long
+// each stamped event took to arrive. It talks to librdkafka directly, with every setting explicit,
+// so what it measures is bulwark's hop and not the test client's own batching (the integration
+// tests' kafka_tool lingers 20 ms and starts its clock before its producer has a connection).
 //
 //   e2e_client paced BOOTSTRAP TOPIC PARTITIONS RATE [KEY=VALUE ...] < lines
 //   e2e_client latency BOOTSTRAP TOPIC COUNT TIMEOUT_S [KEY=VALUE ...]
@@ -16,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <iostream>
 #include <librdkafka/rdkafka.h>
 #include <string>
@@ -44,6 +44,26 @@ bool set_extra(rd_kafka_conf_t* conf, int argc, char** argv, int from) {
       return false;
   }
   return true;
+}
+
+/// Sets the event's own time (`"ts":"…"`, RFC 3339 with milliseconds) to
+/// `ms`: an upstream server writes its events when they happen, and the
+/// record timestamp the producer sets agrees with it (bulwark flags events
+/// further than max_skew from their record's timestamp).
+void restamp_ts(std::string& line, long long ms) {
+  static const std::string tag = "\"ts\":\"";
+  const std::size_t at = line.find(tag);
+  if (at == std::string::npos) return;
+  const std::size_t from = at + tag.size();
+  const std::size_t to = line.find('"', from);
+  if (to == std::string::npos) return;
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm t{};
+  gmtime_r(&secs, &t);
+  char buf[40];
+  const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
+  std::snprintf(buf + n, sizeof buf - n, ".%03lldZ", ms % 1000);
+  line.replace(from, to - from, buf);
 }
 
 int delivery_failures = 0;
@@ -96,7 +116,9 @@ int paced(int argc, char** argv) {
         std::this_thread::yield();
     }
     if (line.empty() || line[0] != '{') continue;
-    line.insert(1, "\"sent_us\":" + std::to_string(now_us()) + (line.size() > 2 ? "," : ""));
+    const long long sent = now_us();
+    restamp_ts(line, sent / 1000);
+    line.insert(1, "\"sent_us\":" + std::to_string(sent) + (line.size() > 2 ? "," : ""));
     const std::string key = "k" + std::to_string(n % 97);
     while (rd_kafka_producev(
                rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(static_cast<int>(n % partitions)),

@@ -253,7 +253,11 @@ private:
     bool bad_headers = false;
     bool admitted = false; ///< in a batch: admit() said to go on
     clock::time_point started;
+    /// In a batch: where its key's (if any) and then its header values'
+    /// redactions start in side_out_ (no_side: redacted one by one).
+    std::size_t side_from = no_side;
   };
+  static constexpr std::size_t no_side = static_cast<std::size_t>(-1);
   void handle(const kafka::message& m);
   /// Takes the records that are ready without waiting after `first`, up to
   /// a batch (processor::batch_records, batch_bytes), and handles them.
@@ -309,6 +313,10 @@ private:
   std::vector<record_ctx> batch_ctx_;
   std::vector<pipeline::record_facts> batch_facts_;
   std::vector<std::string> header_values_;
+  /// The batch's keys and header values, redacted together before its records.
+  std::vector<std::string_view> side_texts_;
+  std::vector<std::string> side_out_;
+  std::vector<std::uint8_t> side_changed_;
   pipeline::stats last_{};
   /// This worker's partition slot for `tp`, or null (not a configured input,
   /// or a partition added after start-up).
@@ -941,6 +949,21 @@ void worker::handle_batch() {
   if (batch_facts_.size() < n) batch_facts_.resize(n);
   for (std::size_t i = 0; i < n; ++i)
     batch_ctx_[i].admitted = admit(batch_[i], batch_ctx_[i]);
+  // Keys and header values travel with their records: redacted like values,
+  // all of the batch's in one scan (a header unique per record, a trace id
+  // say, costs one Hyperscan call per batch instead of one per record).
+  side_texts_.clear();
+  for (std::size_t i = 0; i < n; ++i) {
+    record_ctx& c = batch_ctx_[i];
+    c.side_from = no_side;
+    if (!c.admitted) continue;
+    c.side_from = side_texts_.size();
+    if (const auto key = batch_[i].key()) side_texts_.push_back(*key);
+    if (c.bad_headers) continue; // dropped with the record (process_alone)
+    for (const kafka::header& h : c.headers)
+      if (h.value) side_texts_.push_back(*h.value);
+  }
+  if (!side_texts_.empty()) proc_.redact_side_texts(side_texts_, side_out_, side_changed_);
   std::string_view reason;
   for (std::size_t i = 0; i < n;) {
     if (!batch_ctx_[i].admitted) {
@@ -1044,11 +1067,21 @@ void worker::complete(const kafka::message& m, record_ctx& c, pipeline::record_f
   // Keys and header values travel with the record: they are redacted like
   // its values (a key may be an e-mail address, a header a bearer token).
   o.key = m.key();
-  if (o.key && proc_.redact_side_text(*o.key, key_)) o.key = key_;
+  std::size_t side = c.side_from;
+  const auto redact = [&](std::optional<std::string_view>& text, std::string& own) {
+    if (!text) return;
+    if (side == no_side) {
+      if (proc_.redact_side_text(*text, own)) text = own;
+      return;
+    }
+    if (side_changed_[side] != 0) text = side_out_[side];
+    ++side;
+  };
+  redact(o.key, key_);
   header_values_.resize(c.headers.size());
   for (std::size_t i = 0; i < c.headers.size(); ++i)
-    if (c.headers[i].value && proc_.redact_side_text(*c.headers[i].value, header_values_[i]))
-      c.headers[i].value = header_values_[i];
+    redact(c.headers[i].value, header_values_[i]);
+  c.side_from = no_side;
   std::vector<kafka::header> hdrs;
   const topic_plan::route& route = s_.plan_.route_for(c.tp.topic);
   if (v == verdict::rejected || v == verdict::quarantined) {

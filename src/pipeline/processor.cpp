@@ -144,6 +144,21 @@ void processor::value_scanner::redact_text(std::string_view text, std::string& o
   if (r.drop_member) out = "[REDACTED]";
 }
 
+void processor::value_scanner::redact_texts(std::span<const std::string_view> texts,
+                                            std::vector<std::string>& out) {
+  out.resize(texts.size());
+  scanner_.scan_values(texts, side_matches_);
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    if (side_matches_[i].empty()) {
+      out[i].assign(texts[i]);
+      continue;
+    }
+    const scan::rewrite_result r = scan::rewrite_value(texts[i], side_matches_[i], scanner_.rules(),
+                                                       std::nullopt, out[i], applied_);
+    if (r.drop_member) out[i] = "[REDACTED]";
+  }
+}
+
 void processor::value_scanner::scan_all() {
   texts_.clear();
   for (const string_value& v : values_)
@@ -408,6 +423,34 @@ bool processor::redact_side_text(std::string_view text, std::string& out) {
   scanner_->redact_text(raw_text_, out);
   changed |= out != text;
   return changed;
+}
+
+void processor::redact_side_texts(std::span<const std::string_view> texts,
+                                  std::vector<std::string>& out,
+                                  std::vector<std::uint8_t>& changed) {
+  side_lossy_.clear();
+  std::vector<std::size_t>& ends = side_ends_;
+  ends.clear();
+  for (const std::string_view t : texts) {
+    json::append_utf8_lossy(side_lossy_, t);
+    ends.push_back(side_lossy_.size());
+  }
+  side_views_.clear();
+  for (std::size_t i = 0, from = 0; i < texts.size(); from = ends[i++])
+    side_views_.push_back(std::string_view(side_lossy_).substr(from, ends[i] - from));
+  changed.assign(texts.size(), 0);
+  out.resize(texts.size());
+  if (!scanner_) {
+    for (std::size_t i = 0; i < texts.size(); ++i)
+      if (side_views_[i] != texts[i]) {
+        out[i].assign(side_views_[i]);
+        changed[i] = 1;
+      }
+    return;
+  }
+  scanner_->redact_texts(side_views_, out);
+  for (std::size_t i = 0; i < texts.size(); ++i)
+    changed[i] = side_views_[i] != texts[i] || out[i] != texts[i] ? 1 : 0;
 }
 
 void processor::reject(json::error why, std::string_view record, const raw_info& info,

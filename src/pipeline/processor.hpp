@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -120,6 +121,12 @@ public:
   /// value) as the rules say, invalid UTF-8 replaced. Returns true and fills
   /// `out` when the text had to change; `out` is then what to send instead.
   bool redact_side_text(std::string_view text, std::string& out);
+  /// redact_side_text() over many texts, scanned together (a burst of
+  /// records' keys and header values): `changed[i]` says whether `out[i]`
+  /// holds what to send instead of `texts[i]`. Call it between batches (not
+  /// between prepare() and finish()).
+  void redact_side_texts(std::span<const std::string_view> texts, std::vector<std::string>& out,
+                         std::vector<std::uint8_t>& changed);
 
   /// Why the last record was rejected (empty when it was not).
   std::string_view last_reason() const noexcept { return last_reason_; }
@@ -167,6 +174,8 @@ private:
     void collect_record(std::size_t from, std::size_t to);
     /// Writes `text` (valid UTF-8) with every finding replaced per its action.
     void redact_text(std::string_view text, std::string& out);
+    /// redact_text() for each of `texts` (valid UTF-8), scanned together.
+    void redact_texts(std::span<const std::string_view> texts, std::vector<std::string>& out);
 
     struct pending_edit {
       std::size_t begin, end;
@@ -200,6 +209,7 @@ private:
     std::size_t mark_values_ = 0, mark_pointers_ = 0, mark_texts_ = 0;
     std::vector<std::vector<scan::match>> matches_;
     std::vector<scan::match> single_;
+    std::vector<std::vector<scan::match>> side_matches_; ///< redact_texts()'s
     policy_set policies_;
     std::vector<std::string_view> system_messages_; ///< message pointers whose role is "system"
     scan::scanner scanner_;
@@ -256,6 +266,9 @@ private:
   std::string spliced_;
   std::string raw_text_;     ///< a rejected record made valid UTF-8
   std::string redacted_raw_; ///< ... and redacted, for its dead letter
+  std::string side_lossy_;   ///< redact_side_texts(): the texts made valid UTF-8
+  std::vector<std::string_view> side_views_;
+  std::vector<std::size_t> side_ends_;
   std::string annotation_;
   stats stats_;
   std::string_view last_reason_;

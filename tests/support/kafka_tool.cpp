@@ -7,12 +7,17 @@
 //   kafka_tool produce-by-source BOOTSTRAP TOPIC RATE < lines (key: the line's "source";
 //                                                      lines unchanged, so signatures hold;
 //                                                      RATE 0: as fast as possible)
+//   kafka_tool produce-at-event-time BOOTSTRAP TOPIC PARTITIONS < lines
+//                                                     (each record's timestamp is its line's
+//                                                      "ts", as a server producing its own
+//                                                      events sets it; lines unchanged)
 //   kafka_tool wait BOOTSTRAP TOPIC COUNT TIMEOUT_S           (returns once COUNT exist)
 //   kafka_tool consume BOOTSTRAP TOPIC COUNT TIMEOUT_S        (once COUNT records are read,
 //                                                              stops after 3 s without more
 //                                                              (and 10 s in all);
 //                                                              else at TIMEOUT)
 #include "core/json_writer.hpp"
+#include "core/time.hpp"
 #include "kafka/client.hpp"
 
 #include <algorithm>
@@ -43,13 +48,25 @@ std::string source_of(const std::string& line) {
   return to == std::string::npos ? std::string() : line.substr(from, to - from);
 }
 
+/// The time of the first `"ts":"…"` member of a line, when there is one and
+/// it is RFC 3339.
+std::optional<std::int64_t> event_time_of(const std::string& line) {
+  static const std::string tag = "\"ts\":\"";
+  const std::size_t at = line.find(tag);
+  if (at == std::string::npos) return std::nullopt;
+  const std::size_t from = at + tag.size();
+  const std::size_t to = line.find('"', from);
+  if (to == std::string::npos) return std::nullopt;
+  return parse_rfc3339(std::string_view(line).substr(from, to - from));
+}
+
 /// `rate` > 0: paces the records (events/s) and, unless `by_source`, stamps
 /// each JSON object with `"sent_us":<wall clock µs>` as its first member, for
 /// latency measurements. `by_source`: each record is keyed by its `source`
 /// (the default partitioner keeps a source on one partition, as
 /// docs/deployment.md asks) and sent unchanged.
 int produce(const std::string& bootstrap, const std::string& topic, int partitions, double rate = 0,
-            bool by_source = false, const char* fixed_key = nullptr) {
+            bool by_source = false, const char* fixed_key = nullptr, bool at_event_time = false) {
   auto p = kafka::producer::make(
       {{"bootstrap.servers", bootstrap}, {"linger.ms", "20"}}, [](const kafka::delivery& d) {
         if (d.failure) std::fprintf(stderr, "kafka_tool: %s\n", d.failure->message.c_str());
@@ -83,6 +100,7 @@ int produce(const std::string& bootstrap, const std::string& topic, int partitio
     o.value = line;
     const kafka::header hdrs[] = {{"src-line", std::to_string(n + 1)}};
     o.headers = hdrs;
+    if (at_event_time) o.timestamp = event_time_of(line);
     while (producer.produce(o) == kafka::produce_status::queue_full)
       producer.poll(10ms);
     producer.poll(0ms);
@@ -209,6 +227,8 @@ int main(int argc, char** argv) {
     return produce(argv[2], argv[3], std::stoi(argv[4]), 0, false, argv[5]);
   if (mode == "consume" && argc == 6)
     return consume(argv[2], argv[3], std::stol(argv[4]), std::stoi(argv[5]));
+  if (mode == "produce-at-event-time" && argc == 5)
+    return produce(argv[2], argv[3], std::stoi(argv[4]), 0, false, nullptr, true);
   if (mode == "produce-paced" && argc == 6)
     return produce(argv[2], argv[3], std::stoi(argv[4]), std::stod(argv[5]));
   if (mode == "produce-by-source" && argc == 5)

@@ -245,6 +245,51 @@ TEST(Redaction, ABatchOfRecordsGivesWhatEachRecordGivesAlone) {
 
 /// run counts findings by rule from the processor after each record: they
 /// must still be there once process() has returned.
+TEST(Redaction, SideTextsRedactedTogetherGiveWhatEachGivesAlone) {
+  // Keys and header values of a burst of records: secrets, PII, an
+  // injection, invalid UTF-8, empty and clean texts, repeats (the value
+  // cache), with the rules and without.
+  const std::vector<std::string> texts{
+      "k42",
+      "AKIAZ7QXK3M2WPLR5TNB",
+      "",
+      "jane.doe@example.com",
+      std::string("trace-\xff\xfe-id"),
+      "Bearer "
+      "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_"
+      "XgL0n3I9PlFUP0THsR8U",
+      "k42",
+      "<script>alert(1)</script>",
+      "4111 1111 1111 1111",
+      "1795000000037",
+      "AKIAZ7QXK3M2WPLR5TNB",
+      std::string(3000, 'x') + " password=hunter2hunter2",
+  };
+  const std::vector<std::string_view> views(texts.begin(), texts.end());
+  for (const bool with_rules : {true, false}) {
+    processor together(config::options{}, with_rules ? all_packs() : nullptr);
+    processor alone(config::options{}, with_rules ? all_packs() : nullptr);
+    std::vector<std::string> out;
+    std::vector<std::uint8_t> changed;
+    for (int round = 0; round < 2; ++round) {
+      together.redact_side_texts(views, out, changed);
+      ASSERT_EQ(out.size(), texts.size());
+      ASSERT_EQ(changed.size(), texts.size());
+      std::size_t redacted = 0;
+      for (std::size_t i = 0; i < texts.size(); ++i) {
+        std::string one;
+        const bool one_changed = alone.redact_side_text(texts[i], one);
+        EXPECT_EQ(changed[i] != 0, one_changed) << i;
+        if (one_changed) EXPECT_EQ(out[i], one) << i;
+        if (one_changed) ++redacted;
+      }
+      // The invalid UTF-8 is replaced either way; with rules, the secrets
+      // and PII are redacted and the markup defused too.
+      EXPECT_EQ(redacted, with_rules ? 8U : 1U) << with_rules;
+    }
+  }
+}
+
 TEST(Redaction, TheLastRecordsFindingsAreReadableAfterProcess) {
   processor p(config::options{}, all_packs());
   std::string out, dlq;
