@@ -91,16 +91,20 @@ std::string with_claimed_source(const std::string& evidence, std::string_view cl
   return out;
 }
 
-/// `evidence`, made by with_claimed_source(checked, `from`), as
-/// with_claimed_source(checked, `to`) would make it.
-std::string reclaimed(const std::string& evidence, std::string_view from, std::string_view to) {
-  std::string old_head = with_claimed_source("{}", from);
-  old_head.pop_back(); // '}': the checked evidence's members (if any) follow
-  assert(evidence.compare(0, old_head.size(), old_head) == 0);
-  std::string out = with_claimed_source("{}", to);
-  out.pop_back();
-  out.append(evidence, old_head.size(), std::string::npos);
-  return out;
+/// Turns `evidence`, made by with_claimed_source(checked, `from`), into what
+/// with_claimed_source(checked, `to`) would make; `scratch` is working space
+/// (kept by the caller, so a steady stream of repeats allocates nothing).
+void reclaim(std::string& evidence, std::string_view from, std::string_view to,
+             std::string& scratch) {
+  static constexpr std::string_view head = "{\"claimed_source\":";
+  scratch.assign(head);
+  append_json_string(scratch, from);
+  const std::size_t old_head = scratch.size(); // the checked evidence's members (if any) follow
+  assert(evidence.compare(0, old_head, scratch) == 0);
+  scratch.resize(head.size());
+  append_json_string(scratch, to);
+  scratch.append(evidence, old_head, std::string::npos);
+  evidence.swap(scratch);
 }
 
 /// One alert being folded.
@@ -118,6 +122,7 @@ struct fold {
   /// fold stays bounded.
   std::string title_in, evidence_in;
   bool remembered = false;
+  bool title_scrubbed = false; ///< its title had identifiers replaced (title_of)
   bool evidence_replaced = false;
   const timers* t = nullptr;
   std::uint64_t count = 0;                    ///< occurrences
@@ -361,6 +366,7 @@ struct engine::state {
   bool clock_set = false;
   std::uint64_t record_seq = 0;
   std::uint64_t serial_seq = 0;
+  std::string reclaim_scratch; ///< fold_in's working space
   engine_stats stats;
 
   // --- time ---
@@ -431,6 +437,11 @@ struct engine::state {
     return std::string(clip_utf8(title, cfg.limit.max_title_bytes));
   }
 
+  void retitle(fold& f, const alert_request& r, const occurrence& o) const {
+    f.title = title_of(r, o);
+    f.title_scrubbed = !o.hashed.empty();
+  }
+
   occurrence normalise(const alert_request& r) {
     occurrence o;
     o.level = static_cast<severity>(level_index(r.level));
@@ -497,7 +508,7 @@ struct engine::state {
     fold f;
     f.serial = ++serial_seq;
     f.evidence = evidence_of(r, o, &f.evidence_replaced);
-    f.title = title_of(r, o);
+    retitle(f, r, o);
     remember(f, r);
     f.fingerprint = hex64(hash64(o.key));
     f.key = std::move(o.key);
@@ -529,12 +540,14 @@ struct engine::state {
     } else if (same_input && !o.claimed.empty() && !f.claimed.empty()) {
       // Another claimed source (not part of an unverified fold's key), the
       // same request otherwise: the checked evidence after the claim stands.
-      f.title = title_of(r, o);
-      f.evidence = reclaimed(f.evidence, f.claimed, o.claimed);
+      // The title depends on the claim only when a hashed identifier was
+      // scrubbed from it, now or last time.
+      if (f.title_scrubbed || !o.hashed.empty()) retitle(f, r, o);
+      reclaim(f.evidence, f.claimed, o.claimed, reclaim_scratch);
       f.claimed = o.claimed;
       if (f.evidence_replaced) ++stats.evidence_replaced;
     } else {
-      f.title = title_of(r, o);
+      retitle(f, r, o);
       f.claimed = o.claimed;
       f.evidence = evidence_of(r, o, &f.evidence_replaced);
       remember(f, r);
