@@ -74,11 +74,14 @@ std::string fold_key(const occurrence& o) {
   return k;
 }
 
+/// How evidence with a claimed source begins; the claim's JSON string follows.
+constexpr std::string_view claim_head = "{\"claimed_source\":";
+
 /// Splices `"claimed_source":"…"` in front of a checked evidence object.
 std::string with_claimed_source(const std::string& evidence, std::string_view claimed) {
-  json_writer w;
-  w.begin_object().key("claimed_source").value(claimed).end_object();
-  std::string out = w.take();
+  std::string out(claim_head);
+  append_json_string(out, claimed);
+  out += '}';
   std::size_t i = evidence.find('{');
   assert(i != std::string::npos);
   ++i;
@@ -96,12 +99,11 @@ std::string with_claimed_source(const std::string& evidence, std::string_view cl
 /// (kept by the caller, so a steady stream of repeats allocates nothing).
 void reclaim(std::string& evidence, std::string_view from, std::string_view to,
              std::string& scratch) {
-  static constexpr std::string_view head = "{\"claimed_source\":";
-  scratch.assign(head);
+  scratch.assign(claim_head);
   append_json_string(scratch, from);
   const std::size_t old_head = scratch.size(); // the checked evidence's members (if any) follow
   assert(evidence.compare(0, old_head, scratch) == 0);
-  scratch.resize(head.size());
+  scratch.resize(claim_head.size());
   append_json_string(scratch, to);
   scratch.append(evidence, old_head, std::string::npos);
   evidence.swap(scratch);

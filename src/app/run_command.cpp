@@ -1081,7 +1081,6 @@ void worker::complete(const kafka::message& m, record_ctx& c, pipeline::record_f
   header_values_.resize(c.headers.size());
   for (std::size_t i = 0; i < c.headers.size(); ++i)
     redact(c.headers[i].value, header_values_[i]);
-  c.side_from = no_side;
   std::vector<kafka::header> hdrs;
   const topic_plan::route& route = s_.plan_.route_for(c.tp.topic);
   if (v == verdict::rejected || v == verdict::quarantined) {

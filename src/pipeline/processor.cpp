@@ -133,30 +133,29 @@ bool processor::value_scanner::on_value(const json::value_ref& v) {
   return true;
 }
 
-void processor::value_scanner::redact_text(std::string_view text, std::string& out) {
-  scanner_.scan(text, single_);
-  if (single_.empty()) {
+void processor::value_scanner::rewrite_text(std::string_view text,
+                                            const std::vector<scan::match>& matches,
+                                            std::string& out) {
+  if (matches.empty()) {
     out.assign(text);
     return;
   }
   const scan::rewrite_result r =
-      scan::rewrite_value(text, single_, scanner_.rules(), std::nullopt, out, applied_);
+      scan::rewrite_value(text, matches, scanner_.rules(), std::nullopt, out, applied_);
   if (r.drop_member) out = "[REDACTED]";
+}
+
+void processor::value_scanner::redact_text(std::string_view text, std::string& out) {
+  scanner_.scan(text, single_);
+  rewrite_text(text, single_, out);
 }
 
 void processor::value_scanner::redact_texts(std::span<const std::string_view> texts,
                                             std::vector<std::string>& out) {
   out.resize(texts.size());
   scanner_.scan_values(texts, side_matches_);
-  for (std::size_t i = 0; i < texts.size(); ++i) {
-    if (side_matches_[i].empty()) {
-      out[i].assign(texts[i]);
-      continue;
-    }
-    const scan::rewrite_result r = scan::rewrite_value(texts[i], side_matches_[i], scanner_.rules(),
-                                                       std::nullopt, out[i], applied_);
-    if (r.drop_member) out[i] = "[REDACTED]";
-  }
+  for (std::size_t i = 0; i < texts.size(); ++i)
+    rewrite_text(texts[i], side_matches_[i], out[i]);
 }
 
 void processor::value_scanner::scan_all() {
@@ -429,15 +428,14 @@ void processor::redact_side_texts(std::span<const std::string_view> texts,
                                   std::vector<std::string>& out,
                                   std::vector<std::uint8_t>& changed) {
   side_lossy_.clear();
-  std::vector<std::size_t>& ends = side_ends_;
-  ends.clear();
+  side_ends_.clear();
   for (const std::string_view t : texts) {
     json::append_utf8_lossy(side_lossy_, t);
-    ends.push_back(side_lossy_.size());
+    side_ends_.push_back(side_lossy_.size());
   }
-  side_views_.clear();
-  for (std::size_t i = 0, from = 0; i < texts.size(); from = ends[i++])
-    side_views_.push_back(std::string_view(side_lossy_).substr(from, ends[i] - from));
+  side_views_.clear(); // made once the arena has stopped growing
+  for (std::size_t i = 0, from = 0; i < texts.size(); from = side_ends_[i++])
+    side_views_.push_back(std::string_view(side_lossy_).substr(from, side_ends_[i] - from));
   changed.assign(texts.size(), 0);
   out.resize(texts.size());
   if (!scanner_) {

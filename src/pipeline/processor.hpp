@@ -176,6 +176,9 @@ private:
     void redact_text(std::string_view text, std::string& out);
     /// redact_text() for each of `texts` (valid UTF-8), scanned together.
     void redact_texts(std::span<const std::string_view> texts, std::vector<std::string>& out);
+    /// `text` with `matches` (its scan's) replaced per their actions, into `out`.
+    void rewrite_text(std::string_view text, const std::vector<scan::match>& matches,
+                      std::string& out);
 
     struct pending_edit {
       std::size_t begin, end;
