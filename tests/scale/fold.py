@@ -22,7 +22,10 @@ fourth starts just after the shift.
 Checks: each run alone (drift for fraud-v1 /features/amount only, a flood,
 the planted gaps / replays / tampering found and nothing else, every input in
 exactly its one output); then fold against single: the same set of (kind,
-source, model) over the alerts topic, the same finding counts per category
+source, model) over the alerts topic (but for a flood source's pii/injection,
+which opens an alert of its own only if it comes before the flood is entered,
+an order the instances decide: allowed when the other run's flood alert names
+that source), the same finding counts per category
 (each input counted once), and for drift and flood alerts no more distinct
 alerts (fingerprint, first_seen) per fingerprint than the single run had plus
 the number of times the fold partition of key "a" (where every non-critical
@@ -583,11 +586,27 @@ def judge_fold(single, fold):
         if not cond:
             failures.append(what)
 
+    # A flood source's first low/medium findings open alerts of their own only
+    # until the flood is entered; how many get in before that depends on the
+    # order the instances see them in. So a (kind, source, model) one run
+    # lacks is allowed only for a flood source that run's flood alert names.
+    def flood_named(res):
+        return {ts.get("source") for al in res.by_kind.get("flood", [])
+                for ts in al.get("evidence", {}).get("top_sources", [])}
+
+    def unexplained(extra, other):
+        named = flood_named(other)
+        return sorted(t for t in extra
+                      if not (t[0] in ("pii", "injection") and t[1] in FLOOD_SOURCES
+                              and t[1] in named))
+
     only_s = sorted(single.triples - fold.triples)
     only_f = sorted(fold.triples - single.triples)
-    check(not only_s and not only_f,
-          f"the same (kind, source, model) set: {len(single.triples)} vs {len(fold.triples)} "
-          f"(only single: {only_s}; only fold: {only_f})")
+    bad_s, bad_f = unexplained(only_s, fold), unexplained(only_f, single)
+    check(not bad_s and not bad_f,
+          f"the same (kind, source, model) set but for flood sources' findings the other "
+          f"run's flood alert names: {len(single.triples)} vs {len(fold.triples)} "
+          f"(only single: {only_s}; only fold: {only_f}; unexplained: {bad_s + bad_f})")
     check(single.findings == fold.findings,
           f"the same finding counts per category ({dict(sorted(single.findings.items()))} vs "
           f"{dict(sorted(fold.findings.items()))})")

@@ -280,8 +280,10 @@ TEST(Redaction, SideTextsRedactedTogetherGiveWhatEachGivesAlone) {
         std::string one;
         const bool one_changed = alone.redact_side_text(texts[i], one);
         EXPECT_EQ(changed[i] != 0, one_changed) << i;
-        if (one_changed) EXPECT_EQ(out[i], one) << i;
-        if (one_changed) ++redacted;
+        if (one_changed) {
+          EXPECT_EQ(out[i], one) << i;
+          ++redacted;
+        }
       }
       // The invalid UTF-8 is replaced either way; with rules, the secrets
       // and PII are redacted and the markup defused too.
