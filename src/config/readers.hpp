@@ -751,13 +751,15 @@ inline void check_single_document(std::string_view yaml) {
 }
 
 /// Parses one YAML document and reads it with `read_root`; every failure
-/// becomes a load_error naming `name`. Nothing throws out of it.
+/// becomes a load_error naming `name`. Nothing throws out of it. With
+/// `known_single` the caller vouches that `yaml` passed check_single_document
+/// (content it recognises by digest), which is then not run again.
 template <class T, class Read>
 std::variant<T, load_error> read_document(std::string_view yaml, std::string_view name,
-                                          Read read_root) {
+                                          Read read_root, bool known_single = false) {
   const std::string file(name);
   try {
-    check_single_document(yaml);
+    if (!known_single) check_single_document(yaml);
     // Load reads the first document only (one parser step), so it cannot loop.
     const YAML::Node root = YAML::Load(std::string(yaml));
     return read_root(value{root, "", line_of(root, 1)});

@@ -158,7 +158,16 @@ rules_result load_rule_string(std::string_view yaml, std::string_view name) {
 }
 
 rules_result load_rule_file(const std::string& path) {
-  return read_document_file<std::vector<rule_spec>>(path, read_rules_root(path));
+  return load_rule_file(path, {});
+}
+
+rules_result load_rule_file(const std::string& path,
+                            const std::function<bool(std::string_view)>& known_single) {
+  std::string content;
+  if (const int error = read_file(path, content); error != 0)
+    return load_error{path, 0, "", cat("cannot read: ", std::strerror(error))};
+  const bool known = known_single && known_single(content);
+  return read_document<std::vector<rule_spec>>(content, path, read_rules_root(path), known);
 }
 
 } // namespace bulwark::config

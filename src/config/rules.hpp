@@ -4,6 +4,7 @@
 #include "config/load.hpp"
 #include "core/verdict.hpp"
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -54,6 +55,11 @@ using rules_result = std::variant<std::vector<rule_spec>, load_error>;
 
 /// Reads one rule file. Every rule must carry examples (at least one `match`).
 rules_result load_rule_file(const std::string& path);
+/// load_rule_file, but the one-document check is skipped for content that
+/// `known_single` recognises as checked already (the shipped packs, by digest:
+/// that check reads the whole file through yaml-cpp a second time).
+rules_result load_rule_file(const std::string& path,
+                            const std::function<bool(std::string_view)>& known_single);
 rules_result load_rule_string(std::string_view yaml, std::string_view name = "<string>");
 
 /// The default severity of a category when a rule names none.

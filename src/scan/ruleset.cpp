@@ -1,5 +1,6 @@
 #include "scan/ruleset.hpp"
 
+#include "crypto/hmac.hpp"
 #include "scan/db_cache.hpp"
 #include "scan/filter.hpp"
 #include "scan/ruleset_impl.hpp"
@@ -274,6 +275,15 @@ std::string default_rules_dir() {
   return "/usr/share/bulwark/rules";
 }
 
+bool is_shipped_pack(std::string_view content) {
+  static constexpr std::string_view shipped[] = {
+#include "scan/shipped_packs.inc"
+      std::string_view{}, // never a digest; keeps the array valid with no packs
+  };
+  const std::string digest = crypto::to_hex(crypto::sha256(content));
+  return std::find(std::begin(shipped), std::end(shipped), digest) != std::end(shipped);
+}
+
 std::variant<std::shared_ptr<const ruleset>, std::string>
 load_ruleset(const std::string& rules_dir, const std::vector<std::string>& packs,
              const std::vector<std::string>& extra, const ruleset_options& opts) {
@@ -284,7 +294,7 @@ load_ruleset(const std::string& rules_dir, const std::vector<std::string>& packs
     files.push_back(rules_dir + '/' + p + ".yaml");
   files.insert(files.end(), extra.begin(), extra.end());
   for (const auto& f : files) {
-    auto loaded = config::load_rule_file(f);
+    auto loaded = config::load_rule_file(f, is_shipped_pack);
     if (auto* e = std::get_if<config::load_error>(&loaded)) return e->message();
     auto& rules = std::get<std::vector<config::rule_spec>>(loaded);
     std::move(rules.begin(), rules.end(), std::back_inserter(all));

@@ -91,4 +91,9 @@ load_ruleset(const std::string& rules_dir, const std::vector<std::string>& packs
 /// installed share directory.
 std::string default_rules_dir();
 
+/// Whether `content` is, byte for byte, one of the rule packs this build
+/// ships (configs/rules/*.yaml, by SHA-256): their one-document check is then
+/// known to pass, and load_ruleset skips it.
+bool is_shipped_pack(std::string_view content);
+
 } // namespace bulwark::scan

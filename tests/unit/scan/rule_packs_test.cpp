@@ -1,6 +1,9 @@
 // Every built-in pack compiles and every rule's embedded examples hold.
+#include "config/rules.hpp"
 #include "scan/examples.hpp"
+#include "support/temp_dir.hpp"
 
+#include <filesystem>
 #include <gtest/gtest.h>
 
 namespace bulwark::scan {
@@ -51,6 +54,70 @@ TEST(RulePacks, TheSecretsPackCoversAtLeastFortyFormats) {
   const auto rules = load_pack("secrets");
   ASSERT_TRUE(rules);
   EXPECT_GE(rules->size(), 40U);
+}
+
+// Loading skips the one-document check for the shipped packs, by digest:
+// every pack file in the tree must be one of them and must pass that check.
+TEST(ShippedPacks, EveryPackInTheTreeIsRecognisedAndHoldsOneDocument) {
+  const std::filesystem::path dir = std::filesystem::path(BULWARK_SOURCE_DIR) / "configs/rules";
+  std::size_t packs = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".yaml") continue;
+    ++packs;
+    const std::string content = bulwark::testing::read_file(entry.path().string());
+    EXPECT_TRUE(is_shipped_pack(content)) << entry.path();
+    // The full check (no digest given): one document, valid rules.
+    const auto loaded = config::load_rule_file(entry.path().string());
+    EXPECT_TRUE(std::holds_alternative<std::vector<config::rule_spec>>(loaded))
+        << std::get<config::load_error>(loaded).message();
+  }
+  EXPECT_EQ(packs, 4U);
+}
+
+TEST(ShippedPacks, ContentThatDiffersByAByteIsNotRecognised) {
+  const std::string pii =
+      bulwark::testing::read_file(std::string(BULWARK_SOURCE_DIR) + "/configs/rules/pii.yaml");
+  ASSERT_TRUE(is_shipped_pack(pii));
+  EXPECT_FALSE(is_shipped_pack(pii + "\n"));
+  std::string flipped = pii;
+  flipped[flipped.size() / 2] ^= 0x01;
+  EXPECT_FALSE(is_shipped_pack(flipped));
+  EXPECT_FALSE(is_shipped_pack(""));
+}
+
+// A pack file under a shipped name but with a second document appended is not
+// the shipped content: it is checked in full and refused.
+TEST(ShippedPacks, AnEditedPackWithASecondDocumentIsRefused) {
+  const bulwark::testing::temp_dir dir;
+  const std::string pii =
+      bulwark::testing::read_file(std::string(BULWARK_SOURCE_DIR) + "/configs/rules/pii.yaml");
+  bulwark::testing::write_file(dir.file("pii.yaml"), pii + "---\npack: more\nrules: []\n");
+  auto built = load_ruleset(dir.path().string(), {"pii"}, {});
+  ASSERT_TRUE(std::holds_alternative<std::string>(built));
+  EXPECT_NE(std::get<std::string>(built).find("more than one YAML document"), std::string::npos)
+      << std::get<std::string>(built);
+  // The shipped content itself, from the same place, loads.
+  bulwark::testing::write_file(dir.file("pii.yaml"), pii);
+  built = load_ruleset(dir.path().string(), {"pii"}, {});
+  EXPECT_TRUE(std::holds_alternative<std::shared_ptr<const ruleset>>(built))
+      << std::get<std::string>(built);
+}
+
+// The digest is what decides: content vouched for skips the check (so only
+// checked content may be vouched for), anything else gets it.
+TEST(ShippedPacks, OnlyVouchedContentSkipsTheOneDocumentCheck) {
+  const bulwark::testing::temp_dir dir;
+  const std::string two = "pack: a\nrules: []\n---\npack: b\nrules: []\n";
+  bulwark::testing::write_file(dir.file("two.yaml"), two);
+  const auto refused = config::load_rule_file(dir.file("two.yaml"), is_shipped_pack);
+  ASSERT_TRUE(std::holds_alternative<config::load_error>(refused));
+  const auto vouched =
+      config::load_rule_file(dir.file("two.yaml"), [&](std::string_view c) { return c == two; });
+  EXPECT_TRUE(std::holds_alternative<std::vector<config::rule_spec>>(vouched));
+  const auto unreadable = config::load_rule_file(dir.file("missing.yaml"), is_shipped_pack);
+  ASSERT_TRUE(std::holds_alternative<config::load_error>(unreadable));
+  EXPECT_NE(std::get<config::load_error>(unreadable).message().find("cannot read"),
+            std::string::npos);
 }
 
 } // namespace
