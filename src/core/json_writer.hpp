@@ -26,6 +26,11 @@ void append_json_number(std::string& out, double value);
 /// The caller keeps begin/end balanced; the writer inserts the commas.
 class json_writer {
 public:
+  json_writer() = default;
+  /// Writes into `buffer`'s storage (cleared first): a caller that hands back
+  /// what take() gave it last time writes without allocating once warm.
+  explicit json_writer(std::string&& buffer) : out_(std::move(buffer)) { out_.clear(); }
+
   json_writer& begin_object() { return open('{'); }
   json_writer& end_object() { return close('}'); }
   json_writer& begin_array() { return open('['); }

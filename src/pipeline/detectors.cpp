@@ -278,7 +278,7 @@ void detectors::raise(alert_request r, timestamp_ms now) {
   submit(std::move(r), options_.clock == clock_mode::wall_clock ? now : now_);
 }
 
-void detectors::submit(alert_request r, timestamp_ms at) {
+void detectors::submit_at(alert_request& r, timestamp_ms at) {
   r.at = at;
   const auto kinds = alert_kinds();
   ++requests_[static_cast<std::size_t>(std::find(kinds.begin(), kinds.end(), r.kind) -
@@ -435,26 +435,27 @@ stage_decision detectors::observe(const record_facts& f, std::string_view raw,
 
   if (f.parsed && !d.quarantine) {
     for (const auto& fs : f.findings) {
-      alert_request r;
-      r.kind = std::string(to_string(fs.cat));
+      // One request, its strings' storage reused from finding to finding.
+      alert_request& r = finding_request_;
+      r.kind.assign(to_string(fs.cat));
       r.level = default_severity(r.kind);
-      r.source = std::string(text_of(f.at(fact_spec::source)));
+      r.source.assign(text_of(f.at(fact_spec::source)));
       r.authenticated = authenticated;
       // An unverified event's model is the sender's claim: kept out of the
       // fingerprint (high alerts bypass budgets, so a claim per event would
       // be an alert per event), shown in the evidence instead.
       const std::string_view model = text_of(f.at(fact_spec::model));
-      if (authenticated) r.model = std::string(model);
-      r.rule = std::string(fs.rule);
-      r.title = std::string(title_for(fs.cat));
-      json_writer ev;
+      r.model.assign(authenticated ? model : std::string_view{});
+      r.rule.assign(fs.rule);
+      r.title.assign(title_for(fs.cat));
+      json_writer ev(std::move(r.evidence));
       ev.begin_object().key("rule").value(fs.rule).key("count").value(std::uint64_t{fs.count});
       if (!authenticated && !model.empty() && model.size() <= 64)
         ev.key("claimed_model").value(model);
       ev.end_object();
       r.evidence = ev.take();
       r.ref = ref;
-      submit(std::move(r), now_);
+      submit_at(r, now_);
     }
     // Drift learns from and watches trusted events only: an unverified or
     // untrusted source must not move the picture of the fleet.

@@ -216,12 +216,15 @@ private:
                                std::optional<timestamp_ms> event_time,
                                std::optional<timestamp_ms> record_time);
   /// `r` to this stage's engine, or to the fold topic when folding and not critical.
-  void submit(alert_request r, timestamp_ms at);
+  void submit(alert_request r, timestamp_ms at) { submit_at(r, at); }
+  /// submit, leaving `r`'s strings to the caller (to reuse their storage).
+  void submit_at(alert_request& r, timestamp_ms at);
   void drift_alerts(std::vector<drift::raised_alert> raised);
   void audit_line(std::string line);
 
   const fact_spec* spec_ = nullptr;
   options options_;
+  alert_request finding_request_; ///< observe()'s per-finding request, reused
   std::optional<integrity::checker> integrity_;
   std::optional<alert::engine> alerts_;
   std::unique_ptr<alert::alert_sink> sink_;

@@ -169,6 +169,61 @@ TEST(Detectors, AFindingInAVerifiedEventKeepsItsFindingsAndNamesIntegrity) {
       R"({"msg":"x","_bulwark":{"v":1,"verdict":"redacted","integrity":"verified","findings":[{"rule":"r","category":"secret","path":"/msg","action":"tag","count":1}]}})");
 }
 
+// Each finding's alert request reuses one request's storage: nothing of one
+// finding may show in the next one's alert (model, claimed model, rule).
+TEST(Detectors, EachFindingsAlertNamesItsOwnEventOnly) {
+  harness h;
+  struct step {
+    std::string event;
+    std::string rule;
+    category cat;
+    bool signed_;
+  };
+  const std::vector<step> steps = {
+      {R"({"ts":"2026-11-27T10:00:00Z","source":"srv-1","seq":1,"model":"model-one"})",
+       "a-rule-with-a-long-identifier", category::secret, true},
+      {R"({"ts":"2026-11-27T10:00:01Z","source":"srv-2","seq":1,"model":"model-two"})", "r2",
+       category::secret, false},
+      {R"({"ts":"2026-11-27T10:00:02Z","source":"srv-3","seq":1,"model":"m3"})", "r3",
+       category::secret, true},
+  };
+  for (const step& st : steps) {
+    const std::string raw = st.signed_ ? sign(st.event) : st.event;
+    h.out.clear();
+    h.dlq.clear();
+    ++h.line;
+    h.proc.process(raw, raw_info{}, origin(h.line), h.out, h.dlq, h.spec, h.facts);
+    h.facts.findings.push_back({st.rule, st.cat, 2});
+    input_ref ref;
+    ref.line = static_cast<std::int64_t>(h.line);
+    h.stage->outputs().clear();
+    (void)h.stage->observe(h.facts, raw, h.out, ref, std::nullopt, std::nullopt, 0);
+    const std::string& alerts = h.stage->outputs().alerts;
+    SCOPED_TRACE(st.event);
+    const std::string model = st.event.substr(st.event.find("\"model\":") + 8);
+    const std::string model_name = model.substr(1, model.find('"', 1) - 1);
+    EXPECT_NE(alerts.find(R"("kind":")" + std::string(to_string(st.cat)) + '"'), std::string::npos)
+        << alerts;
+    EXPECT_NE(alerts.find(R"("rule":")" + st.rule + '"'), std::string::npos) << alerts;
+    EXPECT_NE(alerts.find(R"("count":2)"), std::string::npos) << alerts;
+    EXPECT_NE(alerts.find(R"("line":)" + std::to_string(h.line) + '}'), std::string::npos)
+        << alerts;
+    if (st.signed_) {
+      EXPECT_NE(alerts.find(R"("model":")" + model_name + '"'), std::string::npos) << alerts;
+      EXPECT_EQ(alerts.find("claimed_model"), std::string::npos) << alerts;
+    } else {
+      EXPECT_NE(alerts.find(R"("claimed_model":")" + model_name + '"'), std::string::npos)
+          << alerts;
+      EXPECT_NE(alerts.find(R"("model":"")"), std::string::npos) << alerts;
+    }
+    for (const step& other : steps) {
+      if (&other != &st) {
+        EXPECT_EQ(alerts.find(other.rule), std::string::npos) << alerts;
+      }
+    }
+  }
+}
+
 TEST(Detectors, EveryConsumedRecordIsAReceiptAndTheEndSealsTheChain) {
   harness h;
   for (int i = 1; i <= 3; ++i)
