@@ -20,14 +20,22 @@ integrity.skew alert per event in `run`). For each mode and worker count:
               on the sanitised topic: p50/p99/p999 of the difference. Mode
               `direct` runs no bulwark: the probe writes the output topic itself,
               the floor that the cluster and the probe set.
+              bulwark's CPU while the paced events go through is reported too
+              (CPU-µs/event at that rate). With --latency-rate every mode runs
+              at the same rate, and run / (relay + scan) is reported for it:
+              the comparison without the effect of each mode's own maximum
+              rate on batching and wake-ups per event.
 Each configuration runs --runs times; medians and ranges are reported.
---property K=V passes a librdkafka property to bulwark (run and relay alike).
+--property K=V passes a librdkafka property to bulwark (run and relay alike);
+--probe-property K=V one to the probe's producer and reader (e.g.
+fetch.wait.max.ms=1). --input-probe adds a reader of the input topic during
+the latency runs: the first hop's latency with bulwark running alongside.
 --json PATH also writes every run's figures, medians and ranges, and each
 configuration's latency distribution (quantiles over all its runs), as JSON.
 
 usage: bench/e2e/e2e.py --build build [--events 200000] [--runs 3] [--workers 1,2]
          [--modes relay,run,direct] [--latency-only --latency-rate EPS] [--property K=V]...
-         [--json results.json]
+         [--probe-property K=V]... [--input-probe] [--json results.json]
 """
 import argparse
 import json
@@ -132,14 +140,31 @@ def latency(a, tmp, lines, rate, mode, workers):
         out_path = os.path.join(tmp, "latency.txt")
         with open(out_path, "w") as out_file:
             reader = subprocess.Popen([a.client, "latency", broker.bootstrap,
-                                       "telemetry.sanitized", str(len(lines)), "900"],
+                                       "telemetry.sanitized", str(len(lines)), "900"]
+                                      + a.probe_properties,
                                       stdout=out_file, stderr=subprocess.DEVNULL)
+        # --input-probe: a second reader on the input topic, timing the first
+        # hop (probe -> cluster -> a consumer) while bulwark runs alongside.
+        in_path = os.path.join(tmp, "latency-input.txt")
+        in_reader = None
+        if a.input_probe and mode != "direct":
+            with open(in_path, "w") as in_file:
+                in_reader = subprocess.Popen([a.client, "latency", broker.bootstrap, "telemetry",
+                                              str(len(lines)), "900"] + a.probe_properties,
+                                             stdout=in_file, stderr=subprocess.DEVNULL)
         time.sleep(8)  # bulwark and the reader have joined
+        cpu_before = cpu_seconds(proc.pid) if proc else 0.0
         subprocess.run([a.client, "paced", broker.bootstrap,
-                        "telemetry.sanitized" if mode == "direct" else "telemetry", "32", str(rate)],
+                        "telemetry.sanitized" if mode == "direct" else "telemetry", "32", str(rate)]
+                       + a.probe_properties,
                        input="\n".join(lines) + "\n", text=True, check=True,
                        stderr=subprocess.DEVNULL)
         reader.wait(900)
+        if in_reader:
+            in_reader.wait(900)
+        # bulwark's CPU while the paced events went through (start-up and
+        # group join excluded): its cost per event at this input rate.
+        paced_cpu = (cpu_seconds(proc.pid) - cpu_before) / len(lines) * 1e6 if proc else None
         if proc:
             proc.terminate()
             proc.wait(15)
@@ -147,9 +172,15 @@ def latency(a, tmp, lines, rate, mode, workers):
             lat = [int(l.split()[0]) / 1000 for l in f]
         lat.sort()
         pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float("nan")
-        return {"p50_ms": pick(0.5), "p99_ms": pick(0.99), "p999_ms": pick(0.999),
+        first_hop = None
+        if in_reader:
+            with open(in_path) as f:
+                hop = sorted(int(l.split()[0]) / 1000 for l in f)
+            at = lambda q: hop[min(len(hop) - 1, int(q * len(hop)))] if hop else float("nan")
+            first_hop = {"p50_ms": at(0.5), "p99_ms": at(0.99)}
+        return {"first_hop": first_hop, "p50_ms": pick(0.5), "p99_ms": pick(0.99), "p999_ms": pick(0.999),
                 "max_ms": lat[-1] if lat else float("nan"), "samples": len(lat), "all_ms": lat,
-                "rate": rate}
+                "rate": rate, "paced_cpu_us_per_event": paced_cpu}
     finally:
         broker.stop()
 
@@ -158,9 +189,17 @@ def latency_summary(lat):
     p50 = statistics.median(l["p50_ms"] for l in lat)
     p99, plo, phi = med([l["p99_ms"] for l in lat])
     p999 = statistics.median(l["p999_ms"] for l in lat)
-    return (f"p50 {p50:.1f} ms, p99 {p99:.1f} ms [{plo:.1f}..{phi:.1f}], p999 {p999:.1f} ms, "
+    text = (f"p50 {p50:.1f} ms, p99 {p99:.1f} ms [{plo:.1f}..{phi:.1f}], p999 {p999:.1f} ms, "
             f"max {statistics.median(l['max_ms'] for l in lat):.1f} ms "
             f"({min(l['samples'] for l in lat)} samples)")
+    if lat[0]["first_hop"] is not None:
+        text += (f"; input hop alone p50 "
+                 f"{statistics.median(l['first_hop']['p50_ms'] for l in lat):.1f} ms, p99 "
+                 f"{statistics.median(l['first_hop']['p99_ms'] for l in lat):.1f} ms")
+    if lat[0]["paced_cpu_us_per_event"] is not None:
+        cpu, lo, hi = med([l["paced_cpu_us_per_event"] for l in lat])
+        text += f"; at that rate {cpu:.2f} CPU-µs/event [{lo:.2f}..{hi:.2f}]"
+    return text
 
 
 def scan_cpu(a, tmp, events_file):
@@ -211,11 +250,18 @@ def main():
                     help="skip the throughput runs (needs --latency-rate)")
     ap.add_argument("--property", action="append", default=[], metavar="KEY=VALUE",
                     help="a librdkafka property for bulwark, run and relay alike (repeatable)")
+    ap.add_argument("--probe-property", action="append", default=[], metavar="KEY=VALUE",
+                    help="a librdkafka property for the latency probe's producer and reader "
+                         "(repeatable; e.g. fetch.wait.max.ms=1 for the reader)")
+    ap.add_argument("--input-probe", action="store_true",
+                    help="also time the first hop: a second reader on the input topic while "
+                         "bulwark runs (one more consumer on the machine)")
     ap.add_argument("--json", help="also write the results as JSON here")
     a = ap.parse_args()
     if a.latency_only and not a.latency_rate:
         ap.error("--latency-only needs --latency-rate")
     a.properties = dict(p.split("=", 1) for p in a.property)
+    a.probe_properties = list(a.probe_property)
     a.bulwark = os.path.join(a.build, "src/app/bulwark")
     a.tool = os.path.join(a.build, "tests/integration/kafka_tool")
     here = os.path.dirname(os.path.abspath(__file__))
@@ -242,7 +288,7 @@ def main():
                             "latency_events": a.latency_events, "bytes_per_event": size,
                             "partitions": 32, "properties": a.properties},
                "runs": a.runs, "configs": [], "ratios": {}}
-        if not a.latency_only:
+        if "run" in modes:
             scan_runs = scan_cpu(a, tmp, events_file)
             scan_us = statistics.median(scan_runs) / a.events * 1e6
             doc["scan_cpu_us_per_event"] = stats([c / a.events * 1e6 for c in scan_runs])
@@ -274,11 +320,32 @@ def main():
                          "latency": {k: stats([l[k] for l in lat])
                                      for k in ("p50_ms", "p99_ms", "p999_ms", "max_ms")},
                          "latency_quantiles_ms": quantiles([x for l in lat for x in l["all_ms"]])}
+                if lat[0]["first_hop"] is not None:
+                    entry["first_hop"] = {k: stats([l["first_hop"][k] for l in lat])
+                                          for k in ("p50_ms", "p99_ms")}
+                if lat[0]["paced_cpu_us_per_event"] is not None:
+                    entry["paced_cpu_us_per_event"] = stats(
+                        [l["paced_cpu_us_per_event"] for l in lat])
                 if tp:
                     entry.update({k: stats([t[k] for t in tp])
                                   for k in ("events_per_s", "cpu_us_per_event", "rss_mb")})
                 doc["configs"].append(entry)
-            if scan_us is not None and ("relay", workers) in results and ("run", workers) in results:
+            if (a.latency_rate and scan_us is not None and ("relay", workers) in results and
+                    ("run", workers) in results):
+                # The same input rate for both: the ratio without the effect
+                # of each mode's own maximum rate on batching and wake-ups.
+                relay_cpu = statistics.median(
+                    l["paced_cpu_us_per_event"] for l in results[("relay", workers)][1])
+                run_cpu = statistics.median(
+                    l["paced_cpu_us_per_event"] for l in results[("run", workers)][1])
+                print(f"workers={workers} at {a.latency_rate:,.0f} events/s: run {run_cpu:.2f} vs "
+                      f"relay {relay_cpu:.2f} + scan {scan_us:.2f} CPU-µs/event -> ratio "
+                      f"{run_cpu / (relay_cpu + scan_us):.2f}", flush=True)
+                doc["ratios"][f"run / (relay + scan) at {a.latency_rate:g} events/s, {workers} "
+                              "worker" + ("" if workers == 1 else "s")] = \
+                    run_cpu / (relay_cpu + scan_us)
+            if (not a.latency_only and scan_us is not None and ("relay", workers) in results and
+                    ("run", workers) in results):
                 relay_cpu = statistics.median(
                     t["cpu_us_per_event"] for t in results[("relay", workers)][0])
                 run_cpu = statistics.median(
