@@ -7,6 +7,7 @@
 #include <librdkafka/rdkafka.h>
 #include <map>
 #include <mutex>
+#include <shared_mutex>
 #include <utility>
 
 namespace bulwark::kafka {
@@ -134,6 +135,25 @@ std::vector<header> message::headers() const {
 
 struct producer::state {
   delivery_handler on_delivery;
+  /// Topic handles by name, made on a topic's first record: a record then
+  /// names its topic by handle, and librdkafka skips looking the name up
+  /// under its client-wide lock for every record. The outputs are a fixed,
+  /// configured set of topics, so this stays small.
+  std::shared_mutex topics_mu;
+  std::map<std::string, rd_kafka_topic_t*, std::less<>> topics;
+
+  /// Drops the handles; the client must still exist.
+  void release_topics() noexcept {
+    for (auto& [name, rkt] : topics)
+      rd_kafka_topic_destroy(rkt);
+    topics.clear();
+  }
+  state() = default;
+  state(const state&) = delete;
+  state& operator=(const state&) = delete;
+  /// Reached with handles only when a producer is assigned over, which
+  /// destroys its old state while its old client still exists.
+  ~state() { release_topics(); }
 };
 
 namespace {
@@ -164,9 +184,23 @@ producer::producer(std::unique_ptr<state> s, std::unique_ptr<rd_kafka_s, client_
 producer::producer(producer&&) noexcept = default;
 producer& producer::operator=(producer&&) noexcept = default;
 producer::~producer() {
-  // The client goes first: its destructor may still serve delivery reports
-  // that reference the state.
+  // The topic handles go before the client; then the client, whose
+  // destructor may still serve delivery reports that reference the state.
+  if (state_ && rk_) state_->release_topics();
   rk_.reset();
+}
+
+rd_kafka_topic_t* producer::topic_handle(std::string_view topic) {
+  {
+    std::shared_lock lock(state_->topics_mu);
+    if (auto it = state_->topics.find(topic); it != state_->topics.end()) return it->second;
+  }
+  std::unique_lock lock(state_->topics_mu);
+  if (auto it = state_->topics.find(topic); it != state_->topics.end()) return it->second;
+  std::string name(topic);
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_.get(), name.c_str(), nullptr);
+  if (rkt != nullptr) state_->topics.emplace(std::move(name), rkt);
+  return rkt;
 }
 
 result<producer> producer::make(const properties& props, delivery_handler on_delivery) {
@@ -216,9 +250,17 @@ produce_status producer::produce(const outgoing& r, error* why) {
   }
   rd_kafka_vu_t vus[8];
   std::size_t n = 0;
-  std::string topic(r.topic);
-  vus[n].vtype = RD_KAFKA_VTYPE_TOPIC;
-  vus[n++].u.cstr = topic.c_str();
+  // By handle; by name only when no handle could be made, so that
+  // librdkafka's own error for the name is what is reported.
+  std::string topic;
+  if (rd_kafka_topic_t* rkt = topic_handle(r.topic)) {
+    vus[n].vtype = RD_KAFKA_VTYPE_RKT;
+    vus[n++].u.rkt = rkt;
+  } else {
+    topic.assign(r.topic);
+    vus[n].vtype = RD_KAFKA_VTYPE_TOPIC;
+    vus[n++].u.cstr = topic.c_str();
+  }
   vus[n].vtype = RD_KAFKA_VTYPE_PARTITION;
   vus[n++].u.i32 = r.partition;
   if (r.value.data() != nullptr) { // a default string_view: a null value (tombstone)
@@ -247,7 +289,7 @@ produce_status producer::produce(const outgoing& r, error* why) {
   if (err == nullptr) return produce_status::queued; // headers are owned by the message now
   if (hdrs != nullptr) rd_kafka_headers_destroy(hdrs);
   const bool full = rd_kafka_error_code(err) == RD_KAFKA_RESP_ERR__QUEUE_FULL;
-  error e = from_error(err, "produce to " + topic);
+  error e = from_error(err, "produce to " + std::string(r.topic));
   if (why != nullptr) *why = std::move(e);
   return full ? produce_status::queue_full : produce_status::failed;
 }

@@ -22,6 +22,7 @@
 #include <vector>
 
 struct rd_kafka_s;
+struct rd_kafka_topic_s;
 struct rd_kafka_message_s;
 struct rd_kafka_topic_partition_list_s;
 
@@ -161,6 +162,8 @@ public:
 
 private:
   producer(std::unique_ptr<state> s, std::unique_ptr<rd_kafka_s, client_deleter> rk);
+  /// The handle of `topic`, made on first use and kept; null if none can be made.
+  rd_kafka_topic_s* topic_handle(std::string_view topic);
   std::unique_ptr<state> state_; ///< must outlive rk_ (callbacks reference it)
   std::unique_ptr<rd_kafka_s, client_deleter> rk_;
 

@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace bulwark::kafka {
 namespace {
@@ -121,6 +122,73 @@ TEST(KafkaClient, RecordsKeepKeysHeadersAndTimestampsAndCommitsResume) {
   }
   EXPECT_EQ(seen.size(), std::size_t{n});
   EXPECT_EQ(again, 0) << "committed records were consumed a second time";
+}
+
+TEST(KafkaClient, RecordsReachTheTopicTheyNameFromSeveralThreads) {
+  // The producer keeps a handle per topic, made on first use: threads that
+  // name topics for the first time at once must each get the right one.
+  auto cluster = take(embedded_cluster::make(1));
+  const std::vector<std::string> topics = {"out.a", "out.b.longer-than-fifteen", "out.c"};
+  for (const auto& t : topics)
+    ASSERT_FALSE(cluster.create_topic(t, 2));
+  std::mutex mu;
+  std::map<std::intptr_t, std::string> landed; ///< token -> topic of its delivery report
+  int failures = 0;
+  auto make = [&] {
+    return take(
+        producer::make({{"bootstrap.servers", cluster.bootstrap()}}, [&](const delivery& d) {
+          std::lock_guard lock(mu);
+          if (d.failure) ++failures;
+          landed[reinterpret_cast<std::intptr_t>(d.token)] = d.topic;
+        }));
+  };
+  auto p = make();
+  constexpr int per_thread = 300;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i) {
+        const int id = t * per_thread + i + 1;
+        outgoing o;
+        o.topic = topics[static_cast<std::size_t>((i + t) % 3)];
+        o.value = "{}";
+        o.token = reinterpret_cast<void*>(static_cast<std::intptr_t>(id));
+        while (p.produce(o) == produce_status::queue_full)
+          std::this_thread::sleep_for(1ms);
+      }
+    });
+  for (auto& th : threads)
+    th.join();
+  ASSERT_TRUE(p.flush(10s));
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(failures, 0);
+    ASSERT_EQ(landed.size(), std::size_t{2 * per_thread});
+    for (int t = 0; t < 2; ++t)
+      for (int i = 0; i < per_thread; ++i)
+        EXPECT_EQ(landed[t * per_thread + i + 1], topics[static_cast<std::size_t>((i + t) % 3)])
+            << "thread " << t << " record " << i;
+  }
+
+  // A name librdkafka refuses is an error that names the topic.
+  const std::string too_long(600, 't');
+  outgoing bad;
+  bad.topic = too_long;
+  bad.value = "{}";
+  error why;
+  EXPECT_EQ(p.produce(bad, &why), produce_status::failed);
+  EXPECT_NE(why.message.find("produce to " + too_long), std::string::npos) << why.message;
+
+  // A producer assigned over lets go of its handles before its client.
+  p = make();
+  outgoing again;
+  again.topic = topics[0];
+  again.value = "{}";
+  again.token = reinterpret_cast<void*>(std::intptr_t{-1});
+  ASSERT_EQ(p.produce(again), produce_status::queued);
+  ASSERT_TRUE(p.flush(10s));
+  std::lock_guard lock(mu);
+  EXPECT_EQ(landed[-1], topics[0]);
 }
 
 TEST(KafkaClient, TransientProduceErrorsAndABrokerOutageLoseNothing) {
