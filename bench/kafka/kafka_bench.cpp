@@ -65,7 +65,8 @@ public:
   static constexpr int partitions = 32;
 
   void send(int i) {
-    const k::header hdrs[] = {{"src-line", std::to_string(i)}};
+    const std::string line = std::to_string(i); // the header only views it
+    const k::header hdrs[] = {{"src-line", line}};
     k::outgoing o;
     o.topic = topic;
     o.partition = i % partitions;

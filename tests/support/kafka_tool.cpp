@@ -98,7 +98,8 @@ int produce(const std::string& bootstrap, const std::string& topic, int partitio
         partitions > 0 ? static_cast<std::int32_t>(n % static_cast<unsigned>(partitions)) : -1;
     o.key = key;
     o.value = line;
-    const kafka::header hdrs[] = {{"src-line", std::to_string(n + 1)}};
+    const std::string src_line = std::to_string(n + 1); // the header only views it
+    const kafka::header hdrs[] = {{"src-line", src_line}};
     o.headers = hdrs;
     if (at_event_time) o.timestamp = event_time_of(line);
     while (producer.produce(o) == kafka::produce_status::queue_full)
