@@ -203,20 +203,17 @@ def latency_summary(lat):
 
 
 def scan_cpu(a, tmp, events_file):
-    """`bulwark scan` on the same events, 1 worker: CPU seconds of the process, each run."""
+    """`bulwark scan` on the same events, 1 worker: CPU seconds of the process, one run."""
     cfg = os.path.join(tmp, "bw-scan-1.yaml")
     with open(cfg, "w") as f:
         f.write("workers: 1\n")
-    runs = []
-    for _ in range(a.runs):
-        with open(events_file, "rb") as f:
-            proc = subprocess.Popen([a.bulwark, "scan", "-c", cfg, "--out", "/dev/null"], stdin=f,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            _, status, ru = os.wait4(proc.pid, 0)
-        if os.waitstatus_to_exitcode(status) != 0:
-            sys.exit("bulwark scan failed")
-        runs.append(ru.ru_utime + ru.ru_stime)
-    return runs
+    with open(events_file, "rb") as f:
+        proc = subprocess.Popen([a.bulwark, "scan", "-c", cfg, "--out", "/dev/null"], stdin=f,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, status, ru = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit("bulwark scan failed")
+    return ru.ru_utime + ru.ru_stime
 
 
 def quantiles(values, points=200):
@@ -283,24 +280,32 @@ def main():
             lat_lines = [next(f).rstrip("\n") for _ in range(a.latency_events)]
         if a.properties:
             print(f"properties: {a.properties}")
-        scan_us = None
         doc = {"workload": {"generator": "scripts/gen-telemetry --seed 7", "events": a.events,
                             "latency_events": a.latency_events, "bytes_per_event": size,
                             "partitions": 32, "properties": a.properties},
-               "runs": a.runs, "configs": [], "ratios": {}}
-        if "run" in modes:
-            scan_runs = scan_cpu(a, tmp, events_file)
-            scan_us = statistics.median(scan_runs) / a.events * 1e6
-            doc["scan_cpu_us_per_event"] = stats([c / a.events * 1e6 for c in scan_runs])
-            print(f"workload: {a.events} events, {size:.0f} bytes each on average; "
-                  f"scan (1 worker) {scan_us:.2f} CPU-µs/event", flush=True)
+               "runs": a.runs, "configs": [], "ratios": {}, "round_ratios": {}}
+        print(f"workload: {a.events} events, {size:.0f} bytes each on average", flush=True)
+        # `scan` (1 worker, the same events) CPU-µs per event, each run.
+        scan_us_runs = []
+        if "run" in modes and a.latency_only:
+            scan_us_runs = [scan_cpu(a, tmp, events_file) / a.events * 1e6 for _ in range(a.runs)]
         results = {}
         for workers in [int(w) for w in a.workers.split(",")]:
+            # The throughput runs go in rounds (scan, then each mode), so that
+            # a slow minute of this shared machine weighs on every mode alike,
+            # and each round gives its own run / (relay + scan).
+            tps = {m: [] for m in modes if m != "direct"}
+            round_scan = []
+            if not a.latency_only:
+                for _ in range(a.runs):
+                    if "run" in tps:
+                        round_scan.append(scan_cpu(a, tmp, events_file) / a.events * 1e6)
+                    for m in tps:
+                        tps[m].append(throughput(a, tmp, events_file, a.events, m, workers))
+            scan_us_runs += round_scan
+            scan_us = statistics.median(scan_us_runs) if scan_us_runs else None
             for mode in modes:
-                tp = []
-                if not a.latency_only and mode != "direct":
-                    tp = [throughput(a, tmp, events_file, a.events, mode, workers)
-                          for _ in range(a.runs)]
+                tp = tps.get(mode, [])
                 # Each mode at half its own maximum; "direct" at run's rate.
                 own = tp or results.get(("run", workers), ([],))[0]
                 rate = (2 * a.latency_rate if a.latency_rate
@@ -350,13 +355,24 @@ def main():
                     t["cpu_us_per_event"] for t in results[("relay", workers)][0])
                 run_cpu = statistics.median(
                     t["cpu_us_per_event"] for t in results[("run", workers)][0])
-                bound = 1.2 * (relay_cpu + scan_us)
+                round_scan_us = statistics.median(round_scan)
+                bound = 1.2 * (relay_cpu + round_scan_us)
+                per_round = [t_run["cpu_us_per_event"] / (t_relay["cpu_us_per_event"] + sc)
+                             for t_run, t_relay, sc in zip(results[("run", workers)][0],
+                                                           results[("relay", workers)][0],
+                                                           round_scan)]
+                pr, plo, phi = med(per_round)
                 print(f"workers={workers}: run {run_cpu:.2f} vs 1.2 x (relay {relay_cpu:.2f} + scan "
-                      f"{scan_us:.2f}) = {bound:.2f} CPU-µs/event -> ratio "
-                      f"{run_cpu / (relay_cpu + scan_us):.2f}", flush=True)
-                doc["ratios"][f"run / (relay + scan), {workers} worker" +
-                              ("" if workers == 1 else "s")] = \
-                    run_cpu / (relay_cpu + scan_us)
+                      f"{round_scan_us:.2f}) = {bound:.2f} CPU-µs/event -> ratio "
+                      f"{run_cpu / (relay_cpu + round_scan_us):.2f}; each round's own ratio "
+                      f"{pr:.2f} [{plo:.2f}..{phi:.2f}]", flush=True)
+                key = f"run / (relay + scan), {workers} worker" + ("" if workers == 1 else "s")
+                doc["ratios"][key] = run_cpu / (relay_cpu + round_scan_us)
+                doc["round_ratios"][key] = stats(per_round)
+        if scan_us_runs:
+            doc["scan_cpu_us_per_event"] = stats(scan_us_runs)
+            print(f"scan (1 worker): {statistics.median(scan_us_runs):.2f} CPU-µs/event "
+                  f"({len(scan_us_runs)} runs)", flush=True)
         if a.json:
             with open(a.json, "w") as f:
                 json.dump(doc, f, indent=1)
