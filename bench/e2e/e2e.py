@@ -94,19 +94,27 @@ def config(tmp, bootstrap, workers, extra):
     return path
 
 
+def preload_and_read(a, broker, events_file, n, timeout_s):
+    """Loads the events into the input topic and starts a reader that waits
+    for n outputs (its stdout: first_us=.. last_us=.. count=..)."""
+    with open(events_file, "rb") as f:
+        # Each record's timestamp is its event's `ts`, as when servers
+        # produce their own events: the preloaded corpus is days old, and
+        # records stamped now would put every event past max_skew (an
+        # integrity.skew alert each, which scan never sees).
+        subprocess.run([a.tool, "produce-at-event-time", broker.bootstrap, "telemetry", "32"],
+                       stdin=f, check=True, stderr=subprocess.DEVNULL)
+    reader = subprocess.Popen([a.tool, "wait", broker.bootstrap, "telemetry.sanitized", str(n),
+                               str(timeout_s)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              text=True)
+    time.sleep(5)  # the reader has joined its group
+    return reader
+
+
 def throughput(a, tmp, events_file, n, mode, workers):
     broker = Broker(a.bulwark)
     try:
-        with open(events_file, "rb") as f:
-            # Each record's timestamp is its event's `ts`, as when servers
-            # produce their own events: the preloaded corpus is days old, and
-            # records stamped now would put every event past max_skew (an
-            # integrity.skew alert each, which scan never sees).
-            subprocess.run([a.tool, "produce-at-event-time", broker.bootstrap, "telemetry", "32"],
-                           stdin=f, check=True, stderr=subprocess.DEVNULL)
-        reader = subprocess.Popen([a.tool, "wait", broker.bootstrap, "telemetry.sanitized", str(n),
-                                   "900"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        time.sleep(5)  # the reader has joined its group
+        reader = preload_and_read(a, broker, events_file, n, 900)
         args = [a.bulwark, "run", "-c", config(tmp, broker.bootstrap, workers, a.properties)]
         if mode == "relay":
             args.append("--relay")
