@@ -140,8 +140,31 @@ def consume(tool, bootstrap, topic, at_least, timeout):
     return [json.loads(l) for l in r.stdout.decode().splitlines() if l]
 
 
+def test_ids(sanitized):
+    ids = set()
+    for rec in sanitized:
+        try:
+            ids.add(json.loads(rec["value"]).get("bw_test_id"))
+        except (TypeError, json.JSONDecodeError):
+            pass
+    return ids
+
+
 def collect(tool, bootstrap, expected, timeout=240):
-    sanitized = consume(tool, bootstrap, "telemetry.sanitized", expected, timeout)
+    """The sanitised topic once it holds every test id below `expected` (or at
+    the deadline), with the DLQ and quarantine. A record count alone is not
+    enough: after a restart or a rebalance the topic holds duplicates, so
+    `expected` records can be there while some ids are still on their way (a
+    reader that stopped there reported inputs as lost that arrived seconds
+    later). Each pass reads the topic from its start."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = max(10, int(deadline - time.monotonic()))
+        sanitized = consume(tool, bootstrap, "telemetry.sanitized", expected, left)
+        have = test_ids(sanitized)
+        if all(i in have for i in range(expected)) or time.monotonic() >= deadline:
+            break
+        time.sleep(2)
     dlq = consume(tool, bootstrap, "bulwark.dlq", 0, 30)
     quarantine = consume(tool, bootstrap, "bulwark.quarantine", 0, 30)
     return sanitized, dlq, quarantine
@@ -285,12 +308,20 @@ def scenario_restart(a, tmp, how):
             # Killed while records are in flight: what was processed but not
             # yet committed is processed again after the restart.
             # Half the stream first, so the instance is consuming; then the
-            # other half and the kill as soon as it is written.
+            # other half, and the kill while it is being written and read
+            # (once it is all written, an idle instance has committed it all).
             produce(a.tool, broker.bootstrap, lines[:20000])
             subprocess.run([a.tool, "wait", broker.bootstrap, "telemetry.sanitized", "20000", "120"],
                            stderr=subprocess.DEVNULL)
-            produce(a.tool, broker.bootstrap, lines[20000:])
+            producer = subprocess.Popen([a.tool, "produce", broker.bootstrap, "telemetry", "32"],
+                                        stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            producer.stdin.write(("\n".join(lines[20000:]) + "\n").encode())
+            producer.stdin.close()
+            time.sleep(0.2)
             first.stop(signal.SIGKILL)
+            if producer.wait(120) != 0:
+                print("FAIL: the test producer could not deliver")
+                return False
             first = Instance(a.bulwark, cfg, os.path.join(tmp, "run1b.log"))
         else:
             produce(a.tool, broker.bootstrap, lines[:20000])
