@@ -79,8 +79,9 @@ int broker_command(const broker_args& args) {
   sigaction(SIGTERM, &sa, nullptr);
 
   // Commands on stdin: `down B`, `up B` (B = broker id or -1 for all),
-  // `topic NAME:PARTITIONS`, `slow B MS`, `fail-produce N CODE`, `quit`. End of input keeps the
-  // cluster running until a signal, so it can also run in the background.
+  // `topic NAME:PARTITIONS`, `slow B MS`, `fail-produce N CODE`, `fail-commit N CODE`,
+  // `quit`. End of input keeps the cluster running until a signal, so it can
+  // also run in the background.
   bool stdin_open = true;
   std::string pending;
   while (!broker_stop.load()) {
@@ -134,20 +135,24 @@ int broker_command(const broker_args& args) {
         } else {
           std::printf("ok slow %d %d\n", id, rtt);
         }
-      } else if (cmd == "fail-produce") {
-        // The next N Produce requests (from any client) fail with CODE, an
-        // rd_kafka_resp_err_t: retriable codes exercise the producers' retries.
+      } else if (cmd == "fail-produce" || cmd == "fail-commit") {
+        // The next N Produce (OffsetCommit) requests, from any client, fail
+        // with CODE, an rd_kafka_resp_err_t: retriable codes exercise the
+        // producers' retries, others what a refused request leads to.
         long count = 0;
         int code = 0;
         if (!(line >> count >> code) || count < 1 || count > 100000 || code <= 0) {
-          std::printf("error: fail-produce needs a count 1..100000 and a positive error code\n");
+          std::printf("error: %s needs a count 1..100000 and a positive error code\n", cmd.c_str());
         } else {
-          cluster.fail_produce_requests(static_cast<std::size_t>(count), code);
-          std::printf("ok fail-produce %ld %d\n", count, code);
+          if (cmd == "fail-produce")
+            cluster.fail_produce_requests(static_cast<std::size_t>(count), code);
+          else
+            cluster.fail_offset_commits(static_cast<std::size_t>(count), code);
+          std::printf("ok %s %ld %d\n", cmd.c_str(), count, code);
         }
       } else {
         std::printf("error: unknown command %s (down B | up B | slow B MS | topic NAME:P | "
-                    "fail-produce N CODE | quit)\n",
+                    "fail-produce N CODE | fail-commit N CODE | quit)\n",
                     cmd.c_str());
       }
       std::fflush(stdout);

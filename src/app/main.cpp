@@ -44,7 +44,8 @@ int main(int argc, char** argv) {
   bulwark::app::broker_args broker;
   CLI::App* broker_cmd =
       cli.add_subcommand("broker", "The embedded Kafka cluster in its own process; stdin: down B | "
-                                   "up B | slow B MS | topic NAME:P | fail-produce N CODE | quit");
+                                   "up B | slow B MS | topic NAME:P | fail-produce N CODE | "
+                                   "fail-commit N CODE | quit");
   broker_cmd->add_option("--brokers", broker.brokers, "Number of brokers")->capture_default_str();
   broker_cmd
       ->add_option("--partitions", broker.partitions, "Partitions of a --topic without a count")

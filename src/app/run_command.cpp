@@ -187,7 +187,7 @@ struct retry_item {
 /// Totals across workers, for progress lines and the summary.
 struct run_counters {
   std::atomic<std::uint64_t> consumed{0}, sanitized{0}, dlq{0}, quarantined{0}, redacted{0},
-      flagged{0}, delivered{0}, delivery_failures{0}, committed{0};
+      flagged{0}, delivered{0}, delivery_failures{0}, committed{0}, commit_failures{0};
   std::array<std::atomic<std::uint64_t>, 4> findings{};
 };
 
@@ -243,6 +243,8 @@ public:
   void run(std::latch& committed);
   void on_assign(const std::vector<kafka::topic_partition>& parts) override;
   void on_revoke(const std::vector<kafka::topic_partition>& parts) override;
+  void on_commit_failed(const std::vector<kafka::partition_offset>& refused,
+                        const kafka::error& why) override;
 
 private:
   /// What a record brings besides its bytes, from admit() to complete().
@@ -780,6 +782,26 @@ void worker::on_revoke(const std::vector<kafka::topic_partition>& parts) {
     s_.counters_.committed.fetch_add(final_offsets.size(), std::memory_order_relaxed);
 }
 
+void worker::on_commit_failed(const std::vector<kafka::partition_offset>& refused,
+                              const kafka::error& why) {
+  s_.counters_.commit_failures.fetch_add(refused.size(), std::memory_order_relaxed);
+  log::limited().write(log::level::warn, "run", "commit refused",
+                       "commit refused by the broker; offered again while the partition is held",
+                       {{"worker", id_},
+                        {"partitions", static_cast<std::uint64_t>(refused.size())},
+                        {"error", why.message}});
+  // Offered again by the next commit_moved() even if the partition is quiet
+  // now: a refused commit would otherwise be redone only when more input
+  // arrives, and a restart until then reads everything since the last one.
+  for (const kafka::partition_offset& o : refused) {
+    auto it = trackers_.find(o.tp);
+    if (it == trackers_.end()) continue; // released since: its new owner commits
+    it->second->refused(o.offset);
+    if (auto at = committed_at_.find(o.tp); at != committed_at_.end() && at->second == o.offset)
+      at->second = o.offset - 1;
+  }
+}
+
 bool worker::produce(kafka::producer& p, const kafka::outgoing& o) {
   bool paused = false;
   auto stop_deadline = clock::time_point::max();
@@ -1312,6 +1334,7 @@ void print_progress(const run_counters& c, double seconds, bool final,
   add("quarantined", c.quarantined.load());
   add("delivered", c.delivered.load());
   add("delivery_failures", c.delivery_failures.load());
+  add("commit_failures", c.commit_failures.load());
   add("findings.secret", c.findings[0].load());
   add("findings.pii", c.findings[1].load());
   add("findings.prompt_leak", c.findings[2].load());

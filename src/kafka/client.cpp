@@ -420,6 +420,24 @@ void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partit
   }
 }
 
+void on_commit_result(rd_kafka_t* /*rk*/, rd_kafka_resp_err_t err,
+                      rd_kafka_topic_partition_list_t* offsets, void* opaque) {
+  auto* s = static_cast<consumer::state*>(opaque);
+  // Nothing to commit is not a failure (a commit of offsets already stored).
+  if (s->handler == nullptr || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
+  std::vector<partition_offset> refused;
+  rd_kafka_resp_err_t first = err;
+  if (offsets != nullptr)
+    for (int i = 0; i < offsets->cnt; ++i) {
+      const rd_kafka_topic_partition_t& e = offsets->elems[i];
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR && e.err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+      if (first == RD_KAFKA_RESP_ERR_NO_ERROR) first = e.err;
+      refused.push_back({{e.topic, e.partition}, e.offset});
+    }
+  if (refused.empty()) return;
+  s->handler->on_commit_failed(refused, from_code(first, "commit"));
+}
+
 } // namespace
 
 consumer::consumer(std::unique_ptr<state> s, std::unique_ptr<rd_kafka_s, client_deleter> rk)
@@ -468,6 +486,7 @@ result<consumer> consumer::make(const properties& props, const std::vector<std::
   s->handler = handler;
   rd_kafka_conf_set_opaque(c.get(), s.get());
   rd_kafka_conf_set_rebalance_cb(c.get(), on_rebalance);
+  rd_kafka_conf_set_offset_commit_cb(c.get(), on_commit_result);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, c.get(), reason, sizeof reason);
   if (rk == nullptr) return error{std::string("consumer: ") + reason};
   (void)c.release();

@@ -180,6 +180,15 @@ struct rebalance_handler {
   virtual ~rebalance_handler() = default;
   virtual void on_assign(const std::vector<topic_partition>& partitions) = 0;
   virtual void on_revoke(const std::vector<topic_partition>& partitions) = 0;
+  /// The broker's answer to an asynchronous commit, inside `consumer::poll`:
+  /// the offsets it refused (a whole request that failed refuses all of
+  /// them) with the first reason. Not called when every offset was stored.
+  /// An asynchronous commit returns before the broker answers, so this is
+  /// the only place its failure shows.
+  virtual void on_commit_failed(const std::vector<partition_offset>& refused, const error& why) {
+    (void)refused;
+    (void)why;
+  }
 };
 
 /// A member of a consumer group (one per worker thread).

@@ -33,6 +33,12 @@ std::optional<std::int64_t> partition_tracker::committable() {
   return watermark_;
 }
 
+void partition_tracker::refused(std::int64_t offset) {
+  std::lock_guard lock(mutex_);
+  // A later commit, sent already, supersedes a refused earlier one.
+  if (last_reported_ && *last_reported_ <= offset) last_reported_.reset();
+}
+
 std::optional<std::int64_t> partition_tracker::watermark() const {
   std::lock_guard lock(mutex_);
   return watermark_;

@@ -34,6 +34,10 @@ public:
   /// The offset to commit (last fully delivered contiguous record + 1) when it
   /// moved since the last call; nothing otherwise.
   std::optional<std::int64_t> committable();
+  /// A commit of `offset` (an earlier committable()) was refused: the next
+  /// committable() offers the watermark again even if it has not moved, so a
+  /// partition whose input has gone quiet still gets its commit.
+  void refused(std::int64_t offset);
   /// The offset to commit now, whether or not it moved (for a final commit).
   std::optional<std::int64_t> watermark() const;
   /// Records begun and not fully delivered.

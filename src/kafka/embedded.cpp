@@ -80,4 +80,10 @@ void embedded_cluster::fail_produce_requests(std::size_t count, int code) {
   rd_kafka_mock_push_request_errors_array(owner_->cluster, 0 /* Produce */, count, errors.data());
 }
 
+void embedded_cluster::fail_offset_commits(std::size_t count, int code) {
+  std::vector<rd_kafka_resp_err_t> errors(count, static_cast<rd_kafka_resp_err_t>(code));
+  rd_kafka_mock_push_request_errors_array(owner_->cluster, 8 /* OffsetCommit */, count,
+                                          errors.data());
+}
+
 } // namespace bulwark::kafka

@@ -37,6 +37,8 @@ public:
   /// The next `count` Produce requests fail with `code` (an rd_kafka_resp_err_t),
   /// retriable codes exercise the producer's retries.
   void fail_produce_requests(std::size_t count, int code);
+  /// The next `count` OffsetCommit requests fail with `code`.
+  void fail_offset_commits(std::size_t count, int code);
 
 private:
   struct owner;

@@ -12,7 +12,8 @@ usage: kafka_e2e.py --bulwark BIN --tool KAFKA_TOOL --gen GEN_TELEMETRY SCENARIO
 scenarios: e2e (100k events, malformed records), rebalance (a second instance
 stops mid-stream), kill9 (kill -9 mid-stream, restart), broker-down (a broker
 down for 5 s, produce errors injected), eos (exactly-once), interop (kcat and
-kafkajs), slow-broker (bounded memory while the output broker is slow).
+kafkajs), slow-broker (bounded memory while the output broker is slow),
+commit-refused (commits refused as the input goes quiet, then kill -9).
 """
 import argparse
 import json
@@ -365,6 +366,60 @@ def scenario_restart(a, tmp, how):
         broker.stop()
 
 
+def scenario_commit_refused(a, tmp):
+    """The broker refuses bulwark's commits (OffsetCommit fails with a
+    permanent error) just as the input goes quiet. A refused commit is offered
+    again without waiting for more input, so once the refusals stop every
+    offset is committed: a kill -9 then, and a restart, consume nothing twice.
+    (Were a refused commit redone only when its partition's watermark moved,
+    the last records before a quiet spell would stay uncommitted and be
+    consumed again after the restart.)"""
+    broker = Broker(a.bulwark)
+    try:
+        cfg = write_config(tmp, broker.bootstrap)
+        first = Instance(a.bulwark, cfg, os.path.join(tmp, "run1.log"))
+        lines, canaries = make_events(a.gen, 24000, 14)
+        produce(a.tool, broker.bootstrap, lines[:20000])
+        subprocess.run([a.tool, "wait", broker.bootstrap, "telemetry.sanitized", "20000", "120"],
+                       stderr=subprocess.DEVNULL)
+        time.sleep(2)  # every commit of the first part is stored
+        # INVALID_COMMIT_OFFSET_SIZE (28): permanent, no rejoin. Enough
+        # refusals to cover every commit sent while the rest is handled.
+        broker.command("fail-commit 30 28")
+        produce(a.tool, broker.bootstrap, lines[20000:])
+        subprocess.run([a.tool, "wait", broker.bootstrap, "telemetry.sanitized", "24000", "120"],
+                       stderr=subprocess.DEVNULL)
+        # Quiet input: the refusals run out (2 workers, 5 commits a second
+        # each at most) and a commit gets through. Then a progress line.
+        time.sleep(8)
+        first.stop(signal.SIGKILL)
+        with open(os.path.join(tmp, "run1.log")) as f:
+            text = f.read()
+        refused = [r for r in log_records(text) if r.get("msg", "").startswith("commit refused")]
+        progress = [r for r in log_records(text) if r.get("msg") == "progress"]
+        failures = progress[-1].get("commit_failures", 0) if progress else 0
+        second = Instance(a.bulwark, cfg, os.path.join(tmp, "run2.log"))
+        sanitized, dlq, quarantine = collect(a.tool, broker.bootstrap, len(lines))
+        time.sleep(3)
+        second.stop()
+        with open(os.path.join(tmp, "run2.log")) as f:
+            final = [r for r in log_records(f.read()) if r.get("msg") == "stopped"]
+        consumed = final[-1]["consumed"] if final else -1
+        print(f"refused commits logged: {len(refused)}, commit_failures: {failures}, "
+              f"consumed after the restart: {consumed}")
+        ok, dups = check_outputs(sanitized, dlq, quarantine, len(lines), canaries, True)
+        if not refused or failures < 1:
+            print("FAIL: the refused commits were neither logged nor counted")
+            ok = False
+        if dups or consumed != 0:
+            print(f"FAIL: {dups} duplicates, {consumed} consumed after the restart: a refused "
+                  "commit was not offered again")
+            ok = False
+        return ok
+    finally:
+        broker.stop()
+
+
 def rss_kb(pid, field="VmRSS"):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -547,7 +602,7 @@ def main():
     ap.add_argument("--tool", required=True)
     ap.add_argument("--gen", required=True)
     ap.add_argument("scenario", choices=["e2e", "rebalance", "kill9", "eos", "broker-down", "interop",
-                                             "slow-broker"])
+                                             "slow-broker", "commit-refused"])
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if a.scenario == "e2e":
@@ -558,6 +613,8 @@ def main():
             ok = scenario_interop(a, tmp)
         elif a.scenario == "slow-broker":
             ok = scenario_slow(a, tmp)
+        elif a.scenario == "commit-refused":
+            ok = scenario_commit_refused(a, tmp)
         else:
             ok = scenario_restart(a, tmp, a.scenario)
         if not ok:

@@ -124,6 +124,65 @@ TEST(KafkaClient, RecordsKeepKeysHeadersAndTimestampsAndCommitsResume) {
   EXPECT_EQ(again, 0) << "committed records were consumed a second time";
 }
 
+/// Records what the consumer reports about partitions and commits.
+struct commit_log final : rebalance_handler {
+  void on_assign(const std::vector<topic_partition>&) override {}
+  void on_revoke(const std::vector<topic_partition>&) override {}
+  void on_commit_failed(const std::vector<partition_offset>& r, const error& why) override {
+    refused.insert(refused.end(), r.begin(), r.end());
+    reasons.push_back(why.message);
+  }
+  std::vector<partition_offset> refused;
+  std::vector<std::string> reasons;
+};
+
+TEST(KafkaClient, ARefusedAsynchronousCommitIsReportedWithItsOffsets) {
+  auto cluster = take(embedded_cluster::make(1));
+  ASSERT_FALSE(cluster.create_topic("in", 1));
+  delivered_log log;
+  auto p = make_producer(cluster, log);
+  for (int i = 0; i < 10; ++i) {
+    const std::string value = std::to_string(i);
+    outgoing o;
+    o.topic = "in";
+    o.partition = 0;
+    o.value = value;
+    ASSERT_EQ(p.produce(o), produce_status::queued);
+  }
+  ASSERT_TRUE(p.flush(10s));
+  commit_log handler;
+  auto c = take(consumer::make(consumer_props(cluster, "g-refused"), {"in"}, &handler));
+  int got = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (got < 10 && std::chrono::steady_clock::now() < deadline)
+    if (auto m = c.poll(200ms); m && !m->failure()) ++got;
+  ASSERT_EQ(got, 10);
+  // The broker refuses the first commit; the call itself returns at once.
+  cluster.fail_offset_commits(1, 27 /* REBALANCE_IN_PROGRESS */);
+  EXPECT_FALSE(c.commit({{{"in", 0}, 4}}, true));
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (handler.refused.empty() && std::chrono::steady_clock::now() < until)
+    (void)c.poll(50ms);
+  ASSERT_EQ(handler.refused.size(), 1U);
+  EXPECT_EQ(handler.refused[0].tp.topic, "in");
+  EXPECT_EQ(handler.refused[0].tp.partition, 0);
+  EXPECT_EQ(handler.refused[0].offset, 4);
+  EXPECT_NE(handler.reasons[0].find("commit"), std::string::npos) << handler.reasons[0];
+  // A commit the broker stores reports nothing.
+  EXPECT_FALSE(c.commit({{{"in", 0}, 7}}, true));
+  for (int i = 0; i < 20; ++i)
+    (void)c.poll(50ms);
+  EXPECT_EQ(handler.refused.size(), 1U);
+  c.close();
+  // And a later member resumes where the stored commit says.
+  auto c2 = take(consumer::make(consumer_props(cluster, "g-refused"), {"in"}, nullptr));
+  std::optional<std::int64_t> first;
+  const auto again = std::chrono::steady_clock::now() + 30s;
+  while (!first && std::chrono::steady_clock::now() < again)
+    if (auto m = c2.poll(200ms); m && !m->failure()) first = m->offset();
+  EXPECT_EQ(first, 7);
+}
+
 TEST(KafkaClient, RecordsReachTheTopicTheyNameFromSeveralThreads) {
   // The producer keeps a handle per topic, made on first use: threads that
   // name topics for the first time at once must each get the right one.

@@ -78,6 +78,32 @@ TEST(PartitionTracker, CommittableReportsOnlyWhenTheWatermarkMoved) {
 
 // Against a reference: in any delivery order, the watermark is one past the
 // longest fully delivered prefix of the begun records.
+TEST(PartitionTracker, ARefusedCommitIsOfferedAgainWithoutNewInput) {
+  partition_tracker t;
+  t.begin(5, 1);
+  ASSERT_TRUE(t.delivered(5));
+  ASSERT_EQ(t.committable(), 6);
+  EXPECT_FALSE(t.committable()) << "nothing moved";
+  t.refused(6);
+  EXPECT_EQ(t.committable(), 6)
+      << "the partition is quiet, but its refused commit is offered again";
+  EXPECT_FALSE(t.committable());
+}
+
+TEST(PartitionTracker, ARefusalOfAnOlderCommitDoesNotRepeatANewerOne) {
+  partition_tracker t;
+  t.begin(5, 1);
+  t.begin(6, 1);
+  ASSERT_TRUE(t.delivered(5));
+  ASSERT_EQ(t.committable(), 6);
+  ASSERT_TRUE(t.delivered(6));
+  ASSERT_EQ(t.committable(), 7);
+  t.refused(6); // the answer to the first commit arrives after the second was sent
+  EXPECT_FALSE(t.committable()) << "7 is on its way and covers 6";
+  t.refused(7);
+  EXPECT_EQ(t.committable(), 7);
+}
+
 TEST(PartitionTracker, MatchesAReferenceInEveryDeliveryOrder) {
   std::mt19937 rng(20261127);
   for (int round = 0; round < 300; ++round) {
