@@ -151,11 +151,16 @@ void processor::value_scanner::redact_text(std::string_view text, std::string& o
 }
 
 void processor::value_scanner::redact_texts(std::span<const std::string_view> texts,
-                                            std::vector<std::string>& out) {
+                                            std::vector<std::string>& out,
+                                            std::vector<std::uint8_t>& changed) {
   out.resize(texts.size());
+  changed.assign(texts.size(), 0);
   scanner_.scan_values(texts, side_matches_);
-  for (std::size_t i = 0; i < texts.size(); ++i)
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    if (side_matches_[i].empty()) continue;
     rewrite_text(texts[i], side_matches_[i], out[i]);
+    changed[i] = out[i] != texts[i] ? 1 : 0;
+  }
 }
 
 void processor::value_scanner::scan_all() {
@@ -427,28 +432,38 @@ bool processor::redact_side_text(std::string_view text, std::string& out) {
 void processor::redact_side_texts(std::span<const std::string_view> texts,
                                   std::vector<std::string>& out,
                                   std::vector<std::uint8_t>& changed) {
+  // Valid texts (nearly all) are scanned where they are; only invalid ones
+  // are copied, made valid, into the arena.
+  constexpr std::size_t valid = std::string_view::npos;
   side_lossy_.clear();
   side_ends_.clear();
   for (const std::string_view t : texts) {
+    if (json::is_valid_utf8(t)) {
+      side_ends_.push_back(valid);
+      continue;
+    }
     json::append_utf8_lossy(side_lossy_, t);
     side_ends_.push_back(side_lossy_.size());
   }
   side_views_.clear(); // made once the arena has stopped growing
-  for (std::size_t i = 0, from = 0; i < texts.size(); from = side_ends_[i++])
+  for (std::size_t i = 0, from = 0; i < texts.size(); ++i) {
+    if (side_ends_[i] == valid) {
+      side_views_.push_back(texts[i]);
+      continue;
+    }
     side_views_.push_back(std::string_view(side_lossy_).substr(from, side_ends_[i] - from));
-  changed.assign(texts.size(), 0);
-  out.resize(texts.size());
-  if (!scanner_) {
-    for (std::size_t i = 0; i < texts.size(); ++i)
-      if (side_views_[i] != texts[i]) {
-        out[i].assign(side_views_[i]);
-        changed[i] = 1;
-      }
-    return;
+    from = side_ends_[i];
   }
-  scanner_->redact_texts(side_views_, out);
+  out.resize(texts.size());
+  if (scanner_)
+    scanner_->redact_texts(side_views_, out, changed);
+  else
+    changed.assign(texts.size(), 0);
   for (std::size_t i = 0; i < texts.size(); ++i)
-    changed[i] = side_views_[i] != texts[i] || out[i] != texts[i] ? 1 : 0;
+    if (side_ends_[i] != valid && changed[i] == 0) {
+      out[i].assign(side_views_[i]); // made valid, nothing redacted
+      changed[i] = 1;
+    }
 }
 
 void processor::reject(json::error why, std::string_view record, const raw_info& info,

@@ -174,8 +174,12 @@ private:
     void collect_record(std::size_t from, std::size_t to);
     /// Writes `text` (valid UTF-8) with every finding replaced per its action.
     void redact_text(std::string_view text, std::string& out);
-    /// redact_text() for each of `texts` (valid UTF-8), scanned together.
-    void redact_texts(std::span<const std::string_view> texts, std::vector<std::string>& out);
+    /// redact_text() for each of `texts` (valid UTF-8), scanned together:
+    /// `out[i]` is written, and `changed[i]` set, only where a finding
+    /// changed the text (most keys and header values have none, and are
+    /// neither copied nor compared).
+    void redact_texts(std::span<const std::string_view> texts, std::vector<std::string>& out,
+                      std::vector<std::uint8_t>& changed);
     /// `text` with `matches` (its scan's) replaced per their actions, into `out`.
     void rewrite_text(std::string_view text, const std::vector<scan::match>& matches,
                       std::string& out);
@@ -269,9 +273,9 @@ private:
   std::string spliced_;
   std::string raw_text_;     ///< a rejected record made valid UTF-8
   std::string redacted_raw_; ///< ... and redacted, for its dead letter
-  std::string side_lossy_;   ///< redact_side_texts(): the texts made valid UTF-8
+  std::string side_lossy_;   ///< redact_side_texts(): the invalid texts made valid UTF-8
   std::vector<std::string_view> side_views_;
-  std::vector<std::size_t> side_ends_;
+  std::vector<std::size_t> side_ends_; ///< per text: its end in side_lossy_, or npos (valid)
   std::string annotation_;
   stats stats_;
   std::string_view last_reason_;
