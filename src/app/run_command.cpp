@@ -120,7 +120,7 @@ enum stage_index : std::size_t { reader_stage, worker_stage, writer_stage, produ
 struct run_series {
   std::array<metrics::counter, 4> received, sent, errors;
   std::array<metrics::histogram, 4> took;
-  metrics::counter input_bytes, audit_records, audit_checkpoints;
+  metrics::counter input_bytes, audit_records, audit_checkpoints, commit_refusals;
   std::array<metrics::counter, 5> verdicts, out_records, out_bytes; ///< outputs order
 };
 
@@ -785,6 +785,7 @@ void worker::on_revoke(const std::vector<kafka::topic_partition>& parts) {
 void worker::on_commit_failed(const std::vector<kafka::partition_offset>& refused,
                               const kafka::error& why) {
   s_.counters_.commit_failures.fetch_add(refused.size(), std::memory_order_relaxed);
+  if (thread_writer != nullptr) thread_writer->add(s_.series_.commit_refusals, refused.size());
   log::limited().write(log::level::warn, "run", "commit refused",
                        "commit refused by the broker; offered again while the partition is held",
                        {{"worker", id_},
@@ -1830,6 +1831,7 @@ bool service::make_metrics() {
   series_.input_bytes = r.series(cat_.input_bytes);
   series_.audit_records = r.series(cat_.audit_records);
   series_.audit_checkpoints = r.series(cat_.audit_checkpoints);
+  series_.commit_refusals = r.series(cat_.commit_refusals);
   for (std::size_t i = 0; i < 5; ++i) {
     series_.verdicts[i] = r.series(cat_.verdicts, {metrics::at{i}});
     series_.out_records[i] = r.series(cat_.output_records, {metrics::at{i}});

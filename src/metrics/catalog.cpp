@@ -126,6 +126,10 @@ catalog declare_catalog(builder& b, const catalog_inputs& in) {
                   "1 when this instance holds the input partition, else 0.", topic_partition());
   c.consumption_paused = b.add_gauge("bulwark_consumption_paused",
                                      "1 while consumption waits for the producer queue, else 0.");
+  c.commit_refusals =
+      b.add_counter("bulwark_offset_commit_refusals_total",
+                    "Partition offsets whose commit the broker refused; each is committed again "
+                    "with the next periodic commit while the partition is held.");
 
   c.integrity_events = b.add_counter("bulwark_integrity_events_total",
                                      "Events whose integrity was checked, by outcome.",

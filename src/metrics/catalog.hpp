@@ -124,6 +124,7 @@ struct catalog {
   gauge_family consumer_lag;       ///< {topic, partition}
   gauge_family partition_assigned; ///< {topic, partition}
   gauge_family consumption_paused;
+  counter_family commit_refusals; ///< partition offsets whose commit the broker refused
   // Integrity.
   counter_family integrity_events;   ///< {status}
   counter_family integrity_verified; ///< {kid}
