@@ -1,5 +1,6 @@
 // The composition root: parse the command line, hand over to one subcommand.
 #include "app/cli.hpp"
+#include "core/allocator.hpp"
 
 #include <CLI/CLI.hpp>
 #include <csignal>
@@ -98,6 +99,11 @@ int main(int argc, char** argv) {
 
   // Nothing on the per-record path throws; what can (allocation, the standard
   // library at start-up) ends the run as a runtime failure with its reason.
+  // The commands that run librdkafka clients (or its embedded cluster) keep
+  // freed buffers mapped instead of trimming them per batch
+  // (core/allocator.hpp); `scan` and the tools keep glibc's defaults.
+  if (run_cmd->parsed() || demo_cmd->parsed() || broker_cmd->parsed())
+    (void)bulwark::core::tune_allocator();
   try {
     if (scan_cmd->parsed()) return bulwark::app::scan_command(scan);
     if (run_cmd->parsed()) return bulwark::app::run_command(run);
