@@ -40,11 +40,13 @@ usage: bench/e2e/e2e.py --build build [--events 200000] [--runs 3] [--workers 1,
 import argparse
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 TOPICS = ["telemetry:32", "telemetry.sanitized:32", "bulwark.dlq:4", "bulwark.quarantine:4",
           "bulwark.alerts:4", "bulwark.audit:4"]
@@ -80,7 +82,7 @@ class Broker:
         self.proc.wait(10)
 
 
-def config(tmp, bootstrap, workers, extra):
+def config(tmp, bootstrap, workers, extra, http_port=None):
     path = os.path.join(tmp, f"bench-{workers}.yaml")
     # The embedded (mock) broker holds a fetch for fetch.wait.max.ms even
     # when data arrives meanwhile; real brokers answer early. 10 ms keeps
@@ -91,7 +93,55 @@ def config(tmp, bootstrap, workers, extra):
         f.write(f'workers: {workers}\nkafka:\n  brokers: "{bootstrap}"\n  properties:\n')
         for k, v in props.items():
             f.write(f'    {k}: "{v}"\n')
+        if http_port:
+            f.write(f'http:\n  listen: "127.0.0.1:{http_port}"\n')
     return path
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def hold_buckets(port):
+    """bulwark_record_hold_seconds from /metrics: [(upper bound s, cumulative count)]."""
+    deadline = time.time() + 10
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                text = r.read().decode()
+            break
+        except OSError:
+            if time.time() > deadline:
+                return []
+            time.sleep(0.2)
+    out = []
+    for line in text.splitlines():
+        if line.startswith("bulwark_record_hold_seconds_bucket{"):
+            le = line.split('le="')[1].split('"')[0]
+            out.append((float(le), float(line.rsplit(" ", 1)[1])))
+    return sorted(out)
+
+
+def hold_quantile(before, after, q):
+    """The q-quantile (ms) of the records held between two scrapes, by linear
+    interpolation inside its bucket (as Prometheus' histogram_quantile)."""
+    if not after:
+        return float("nan")
+    prev = dict(before)
+    counts = [(le, c - prev.get(le, 0)) for le, c in after]
+    total = counts[-1][1]
+    if total <= 0:
+        return float("nan")
+    rank, lower, below = q * total, 0.0, 0.0
+    for le, c in counts:
+        if c >= rank:
+            if le == float("inf"):
+                return lower * 1000
+            return (lower + (le - lower) * (rank - below) / max(c - below, 1e-9)) * 1000
+        lower, below = le, c
+    return float("nan")
 
 
 def preload_and_read(a, broker, events_file, n, timeout_s):
@@ -137,9 +187,11 @@ def latency(a, tmp, lines, rate, mode, workers):
     produce hop and one fetch hop, where run and relay have two of each)."""
     broker = Broker(a.bulwark)
     proc = None
+    port = free_port()
     try:
         if mode != "direct":
-            args = [a.bulwark, "run", "-c", config(tmp, broker.bootstrap, workers, a.properties)]
+            args = [a.bulwark, "run", "-c",
+                    config(tmp, broker.bootstrap, workers, a.properties, port)]
             if mode == "relay":
                 args.append("--relay")
             proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -162,6 +214,9 @@ def latency(a, tmp, lines, rate, mode, workers):
                                              stdout=in_file, stderr=subprocess.DEVNULL)
         time.sleep(8)  # bulwark and the reader have joined
         cpu_before = cpu_seconds(proc.pid) if proc else 0.0
+        # bulwark's own part: consumption to the output's delivery report
+        # (bulwark_record_hold_seconds), over the paced events only.
+        held_before = hold_buckets(port) if proc else []
         subprocess.run([a.client, "paced", broker.bootstrap,
                         "telemetry.sanitized" if mode == "direct" else "telemetry", "32", str(rate)]
                        + a.probe_properties,
@@ -173,6 +228,9 @@ def latency(a, tmp, lines, rate, mode, workers):
         # bulwark's CPU while the paced events went through (start-up and
         # group join excluded): its cost per event at this input rate.
         paced_cpu = (cpu_seconds(proc.pid) - cpu_before) / len(lines) * 1e6 if proc else None
+        held_after = hold_buckets(port) if proc else []
+        hold = ({"p50_ms": hold_quantile(held_before, held_after, 0.5),
+                 "p99_ms": hold_quantile(held_before, held_after, 0.99)} if proc else None)
         if proc:
             proc.terminate()
             proc.wait(15)
@@ -186,7 +244,7 @@ def latency(a, tmp, lines, rate, mode, workers):
                 hop = sorted(int(l.split()[0]) / 1000 for l in f)
             at = lambda q: hop[min(len(hop) - 1, int(q * len(hop)))] if hop else float("nan")
             first_hop = {"p50_ms": at(0.5), "p99_ms": at(0.99)}
-        return {"first_hop": first_hop, "p50_ms": pick(0.5), "p99_ms": pick(0.99), "p999_ms": pick(0.999),
+        return {"first_hop": first_hop, "hold": hold, "p50_ms": pick(0.5), "p99_ms": pick(0.99), "p999_ms": pick(0.999),
                 "max_ms": lat[-1] if lat else float("nan"), "samples": len(lat), "all_ms": lat,
                 "rate": rate, "paced_cpu_us_per_event": paced_cpu}
     finally:
@@ -204,6 +262,11 @@ def latency_summary(lat):
         text += (f"; input hop alone p50 "
                  f"{statistics.median(l['first_hop']['p50_ms'] for l in lat):.1f} ms, p99 "
                  f"{statistics.median(l['first_hop']['p99_ms'] for l in lat):.1f} ms")
+    if lat[0]["hold"] is not None:
+        hp99, hlo, hhi = med([l["hold"]["p99_ms"] for l in lat])
+        text += (f"; held by bulwark p50 "
+                 f"{statistics.median(l['hold']['p50_ms'] for l in lat):.1f} ms, p99 "
+                 f"{hp99:.1f} ms [{hlo:.1f}..{hhi:.1f}]")
     if lat[0]["paced_cpu_us_per_event"] is not None:
         cpu, lo, hi = med([l["paced_cpu_us_per_event"] for l in lat])
         text += f"; at that rate {cpu:.2f} CPU-µs/event [{lo:.2f}..{hi:.2f}]"
@@ -336,6 +399,9 @@ def main():
                 if lat[0]["first_hop"] is not None:
                     entry["first_hop"] = {k: stats([l["first_hop"][k] for l in lat])
                                           for k in ("p50_ms", "p99_ms")}
+                if lat[0]["hold"] is not None:
+                    entry["held_by_bulwark"] = {k: stats([l["hold"][k] for l in lat])
+                                                for k in ("p50_ms", "p99_ms")}
                 if lat[0]["paced_cpu_us_per_event"] is not None:
                     entry["paced_cpu_us_per_event"] = stats(
                         [l["paced_cpu_us_per_event"] for l in lat])

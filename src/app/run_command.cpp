@@ -105,6 +105,7 @@ constexpr auto commit_every = 200ms;
 struct delivery_token {
   std::shared_ptr<kafka::partition_tracker> tracker;
   std::int64_t offset = -1;
+  clock::time_point consumed;              ///< for bulwark_record_hold_seconds
   clock::time_point queued = clock::now(); ///< for the producer stage's duration
 };
 
@@ -120,6 +121,7 @@ enum stage_index : std::size_t { reader_stage, worker_stage, writer_stage, produ
 struct run_series {
   std::array<metrics::counter, 4> received, sent, errors;
   std::array<metrics::histogram, 4> took;
+  metrics::histogram held; ///< bulwark_record_hold_seconds
   metrics::counter input_bytes, audit_records, audit_checkpoints, commit_refusals;
   std::array<metrics::counter, 5> verdicts, out_records, out_bytes; ///< outputs order
 };
@@ -253,7 +255,8 @@ private:
     std::shared_ptr<kafka::partition_tracker> tracker;
     std::vector<kafka::header> headers;
     bool bad_headers = false;
-    bool admitted = false; ///< in a batch: admit() said to go on
+    bool admitted = false;      ///< in a batch: admit() said to go on
+    clock::time_point consumed; ///< when admit() took it (bulwark_record_hold_seconds)
     clock::time_point started;
     /// In a batch: where its key's (if any) and then its header values'
     /// redactions start in side_out_ (no_side: redacted one by one).
@@ -620,7 +623,10 @@ void service::on_delivery(const kafka::delivery& d) {
       const std::size_t out = output_index(d.topic);
       w->add(series_.out_records[out]);
       w->add(series_.out_bytes[out], d.value.size());
-      if (token != nullptr) w->observe(series_.took[producer_stage], seconds_since(token->queued));
+      if (token != nullptr) {
+        w->observe(series_.took[producer_stage], seconds_since(token->queued));
+        w->observe(series_.held, seconds_since(token->consumed));
+      }
     }
   }
   if (!d.failure) {
@@ -881,6 +887,7 @@ bool worker::admit(const kafka::message& m, record_ctx& c) {
     return false;
   }
   c.started = clock::now();
+  c.consumed = c.started;
   c.headers = m.headers();
   kafka::header_limits header_limits;
   header_limits.max_total_bytes = s_.cfg_.opts.limits.max_event_bytes;
@@ -1160,14 +1167,14 @@ void worker::complete(const kafka::message& m, record_ctx& c, pipeline::record_f
     return;
   }
   c.tracker->begin(m.offset(), static_cast<std::uint32_t>(1 + extra.size()));
-  o.token = new delivery_token{c.tracker, m.offset()};
+  o.token = new delivery_token{c.tracker, m.offset(), c.consumed};
   // A record that is not queued stays in flight: never committed, consumed again later.
   if (!produce(*s_.producer_, o)) {
     delete static_cast<delivery_token*>(o.token);
     return;
   }
   for (auto& e : extra) {
-    e.token = new delivery_token{c.tracker, m.offset()};
+    e.token = new delivery_token{c.tracker, m.offset(), c.consumed};
     if (!produce(*s_.producer_, e)) {
       delete static_cast<delivery_token*>(e.token);
       return;
@@ -1199,7 +1206,7 @@ void worker::relay(const kafka::message& m, const kafka::topic_partition& tp,
   o.topic = route.sanitized;
   o.partition = route.sanitized_partitions > 0 ? m.partition() % route.sanitized_partitions : -1;
   s_.counters_.sanitized.fetch_add(1, std::memory_order_relaxed);
-  auto* token = new delivery_token{tracker, m.offset()};
+  auto* token = new delivery_token{tracker, m.offset(), clock::now()};
   tracker->begin(m.offset(), 1);
   o.token = token;
   if (!produce(*s_.producer_, o)) delete token;
@@ -1832,6 +1839,7 @@ bool service::make_metrics() {
   series_.audit_records = r.series(cat_.audit_records);
   series_.audit_checkpoints = r.series(cat_.audit_checkpoints);
   series_.commit_refusals = r.series(cat_.commit_refusals);
+  series_.held = r.series(cat_.record_hold);
   for (std::size_t i = 0; i < 5; ++i) {
     series_.verdicts[i] = r.series(cat_.verdicts, {metrics::at{i}});
     series_.out_records[i] = r.series(cat_.output_records, {metrics::at{i}});

@@ -47,6 +47,11 @@ std::vector<double> stage_duration_buckets() {
           5e-3, 1e-2,   2.5e-2, 5e-2, 0.1,    0.25, 0.5,  1,      2.5,  5,    10};
 }
 
+std::vector<double> record_hold_buckets() {
+  return {5e-4, 1e-3, 2e-3,   3e-3, 5e-3, 7.5e-3, 1e-2, 1.5e-2, 2e-2, 2.5e-2, 3e-2,
+          4e-2, 5e-2, 7.5e-2, 0.1,  0.15, 0.25,   0.5,  1,      2.5,  5,      10};
+}
+
 catalog declare_catalog(builder& b, const catalog_inputs& in) {
   using namespace vocabulary;
   catalog c;
@@ -130,6 +135,12 @@ catalog declare_catalog(builder& b, const catalog_inputs& in) {
       b.add_counter("bulwark_offset_commit_refusals_total",
                     "Partition offsets whose commit the broker refused; each is committed again "
                     "with the next periodic commit while the partition is held.");
+  c.record_hold = b.add_histogram(
+      "bulwark_record_hold_seconds",
+      "Time from consuming a record to the delivery report of an output it produced (each "
+      "output once): bulwark's own part of the end-to-end latency, the output's produce "
+      "included.",
+      record_hold_buckets());
 
   c.integrity_events = b.add_counter("bulwark_integrity_events_total",
                                      "Events whose integrity was checked, by outcome.",

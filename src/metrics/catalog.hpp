@@ -99,6 +99,11 @@ std::vector<std::string> model_label_values(const std::vector<std::string>& mode
 /// in informative buckets.
 std::vector<double> stage_duration_buckets();
 
+/// Bucket bounds of bulwark_record_hold_seconds: 0.5 ms to 10 s, close
+/// together between 1 and 50 ms, where a latency objective such as a p99 of
+/// 20 ms is judged.
+std::vector<double> record_hold_buckets();
+
 /// Handles of every family of the catalogue.
 struct catalog {
   // Flow of records, per stage.
@@ -125,6 +130,7 @@ struct catalog {
   gauge_family partition_assigned; ///< {topic, partition}
   gauge_family consumption_paused;
   counter_family commit_refusals; ///< partition offsets whose commit the broker refused
+  histogram_family record_hold;   ///< consumption to an output's delivery report
   // Integrity.
   counter_family integrity_events;   ///< {status}
   counter_family integrity_verified; ///< {kid}

@@ -206,6 +206,25 @@ def check_counts(b, total):
     s = wait_for("outputs delivered", delivered, 60)
     if s.get('bulwark_output_records_total{output="dlq"}', 0) < len(MALFORMED):
         fail("DLQ deliveries not counted")
+    # Each record's main output (sanitised, DLQ or quarantine) is held from
+    # consumption to its delivery report; alerts count on top, audit records
+    # (not tied to one input record) do not.
+    # (observed just after the output counter: scrape until it is in)
+    s = wait_for("record hold observed",
+                 lambda: (lambda now: now if now.get("bulwark_record_hold_seconds_count", 0)
+                          >= total else None)(samples(scraped(b))), 30)
+    held = s["bulwark_record_hold_seconds_count"]
+    # Outputs counted by a later scrape: a scrape reads the output counter
+    # before the histogram, and deliveries may come in between.
+    all_out = sum(v for k, v in samples(scraped(b)).items()
+                  if k.startswith("bulwark_output_records_total{"))
+    if not total <= held <= all_out:
+        fail(f"bulwark_record_hold_seconds_count {held}: expected {total}..{all_out}")
+    hold_buckets = sorted((float(k.split('le="')[1].split('"')[0]), v) for k, v in s.items()
+                          if k.startswith("bulwark_record_hold_seconds_bucket{"))
+    if (len(hold_buckets) < 2 or hold_buckets[-1][1] != held or
+            any(a[1] > b[1] for a, b in zip(hold_buckets, hold_buckets[1:]))):
+        fail(f"bulwark_record_hold_seconds buckets not cumulative up to the count: {hold_buckets}")
     if s.get("bulwark_ready", 0) != 1:
         fail("bulwark_ready is not 1 while /readyz is 200")
     assigned = sum(v for k, v in s.items() if k.startswith("bulwark_partition_assigned{"))
