@@ -21,7 +21,14 @@ integrity.skew alert per event in `run`). For each mode and worker count:
               `direct` runs no bulwark: the probe writes the output topic itself,
               the floor that the cluster and the probe set.
               bulwark's CPU while the paced events go through is reported too
-              (CPU-µs/event at that rate). With --latency-rate every mode runs
+              (CPU-µs/event at that rate), and so are bulwark's own part of
+              the latency (bulwark_record_hold_seconds from its /metrics:
+              consumption to the output's delivery report, p50/p99
+              interpolated in the histogram's buckets) and the embedded
+              cluster's CPU per event (its broker process; the cluster runs
+              in one thread, rdk:mock, so ~1e6/rate µs/event is all it has).
+              The probe sends in 1 ms bursts (each record stamped when handed
+              to librdkafka) and lingers 0 ms unless --probe-property says. With --latency-rate every mode runs
               at the same rate, and run / (relay + scan) is reported for it:
               the comparison without the effect of each mode's own maximum
               rate on batching and wake-ups per event.
@@ -57,6 +64,34 @@ def cpu_seconds(pid):
         fields = f.read().rsplit(")", 1)[1].split()
     tick = os.sysconf("SC_CLK_TCK")
     return (int(fields[11]) + int(fields[12])) / tick
+
+
+def thread_cpu(pid):
+    """CPU seconds per thread name (user+sys) of a process: librdkafka names
+    its threads (rdk:broker<N>, rdk:main, and rdk:mock for the embedded
+    cluster's one thread)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                st = f.read()
+        except FileNotFoundError:
+            continue
+        fields = st.rsplit(")", 1)[1].split()
+        out[tid] = (st[st.index("(") + 1:st.rindex(")")], (int(fields[11]) + int(fields[12])) / tick)
+    return out
+
+
+def cpu_by_name(before, after):
+    total = {}
+    for tid, (name, cpu) in after.items():
+        total[name] = total.get(name, 0.0) + cpu - before.get(tid, (name, 0.0))[1]
+    return total
 
 
 def peak_rss_mb(pid):
@@ -214,6 +249,9 @@ def latency(a, tmp, lines, rate, mode, workers):
                                              stdout=in_file, stderr=subprocess.DEVNULL)
         time.sleep(8)  # bulwark and the reader have joined
         cpu_before = cpu_seconds(proc.pid) if proc else 0.0
+        # The embedded cluster runs in one thread (rdk:mock) of the broker
+        # process; its CPU per event says whether it kept up.
+        cluster_before = thread_cpu(broker.proc.pid)
         # bulwark's own part: consumption to the output's delivery report
         # (bulwark_record_hold_seconds), over the paced events only.
         held_before = hold_buckets(port) if proc else []
@@ -229,6 +267,9 @@ def latency(a, tmp, lines, rate, mode, workers):
         # group join excluded): its cost per event at this input rate.
         paced_cpu = (cpu_seconds(proc.pid) - cpu_before) / len(lines) * 1e6 if proc else None
         held_after = hold_buckets(port) if proc else []
+        cluster = cpu_by_name(cluster_before, thread_cpu(broker.proc.pid))
+        cluster_us = sum(cluster.values()) / len(lines) * 1e6
+        mock_share = cluster.get("rdk:mock", 0.0) / max(sum(cluster.values()), 1e-9)
         hold = ({"p50_ms": hold_quantile(held_before, held_after, 0.5),
                  "p99_ms": hold_quantile(held_before, held_after, 0.99)} if proc else None)
         if proc:
@@ -244,7 +285,8 @@ def latency(a, tmp, lines, rate, mode, workers):
                 hop = sorted(int(l.split()[0]) / 1000 for l in f)
             at = lambda q: hop[min(len(hop) - 1, int(q * len(hop)))] if hop else float("nan")
             first_hop = {"p50_ms": at(0.5), "p99_ms": at(0.99)}
-        return {"first_hop": first_hop, "hold": hold, "p50_ms": pick(0.5), "p99_ms": pick(0.99), "p999_ms": pick(0.999),
+        return {"cluster_cpu_us_per_event": cluster_us, "cluster_mock_thread_share": mock_share,
+                "first_hop": first_hop, "hold": hold, "p50_ms": pick(0.5), "p99_ms": pick(0.99), "p999_ms": pick(0.999),
                 "max_ms": lat[-1] if lat else float("nan"), "samples": len(lat), "all_ms": lat,
                 "rate": rate, "paced_cpu_us_per_event": paced_cpu}
     finally:
@@ -270,6 +312,10 @@ def latency_summary(lat):
     if lat[0]["paced_cpu_us_per_event"] is not None:
         cpu, lo, hi = med([l["paced_cpu_us_per_event"] for l in lat])
         text += f"; at that rate {cpu:.2f} CPU-µs/event [{lo:.2f}..{hi:.2f}]"
+    ccpu, clo, chi = med([l["cluster_cpu_us_per_event"] for l in lat])
+    share = statistics.median(l["cluster_mock_thread_share"] for l in lat)
+    text += (f"; embedded cluster {ccpu:.2f} CPU-µs/event [{clo:.2f}..{chi:.2f}] "
+             f"({share:.0%} in its one thread)")
     return text
 
 
@@ -402,6 +448,8 @@ def main():
                 if lat[0]["hold"] is not None:
                     entry["held_by_bulwark"] = {k: stats([l["hold"][k] for l in lat])
                                                 for k in ("p50_ms", "p99_ms")}
+                entry["cluster_cpu_us_per_event"] = stats(
+                    [l["cluster_cpu_us_per_event"] for l in lat])
                 if lat[0]["paced_cpu_us_per_event"] is not None:
                     entry["paced_cpu_us_per_event"] = stats(
                         [l["paced_cpu_us_per_event"] for l in lat])
