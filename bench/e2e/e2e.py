@@ -28,10 +28,11 @@ integrity.skew alert per event in `run`). For each mode and worker count:
               cluster's CPU per event (its broker process; the cluster runs
               in one thread, rdk:mock, so ~1e6/rate µs/event is all it has).
               The probe sends in 1 ms bursts (each record stamped when handed
-              to librdkafka) and lingers 0 ms unless --probe-property says. With --latency-rate every mode runs
-              at the same rate, and run / (relay + scan) is reported for it:
-              the comparison without the effect of each mode's own maximum
-              rate on batching and wake-ups per event.
+              to librdkafka) and lingers 0 ms unless --probe-property says.
+              With --latency-rate every mode runs at the same rate, and
+              run / (relay + scan) is reported for it: the comparison without
+              the effect of each mode's own maximum rate on batching and
+              wake-ups per event.
 Each configuration runs --runs times; medians and ranges are reported.
 --property K=V passes a librdkafka property to bulwark (run and relay alike);
 --probe-property K=V one to the probe's producer and reader (e.g.
@@ -59,18 +60,23 @@ TOPICS = ["telemetry:32", "telemetry.sanitized:32", "bulwark.dlq:4", "bulwark.qu
           "bulwark.alerts:4", "bulwark.audit:4"]
 
 
+def stat_cpu(path):
+    """(name, user+sys CPU seconds) from a /proc stat file."""
+    with open(path) as f:
+        st = f.read()
+    fields = st.rsplit(")", 1)[1].split()
+    return (st[st.index("(") + 1:st.rindex(")")],
+            (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+
+
 def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    tick = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / tick
+    return stat_cpu(f"/proc/{pid}/stat")[1]
 
 
 def thread_cpu(pid):
     """CPU seconds per thread name (user+sys) of a process: librdkafka names
     its threads (rdk:broker<N>, rdk:main, and rdk:mock for the embedded
     cluster's one thread)."""
-    tick = os.sysconf("SC_CLK_TCK")
     out = {}
     try:
         tids = os.listdir(f"/proc/{pid}/task")
@@ -78,12 +84,9 @@ def thread_cpu(pid):
         return out
     for tid in tids:
         try:
-            with open(f"/proc/{pid}/task/{tid}/stat") as f:
-                st = f.read()
+            out[tid] = stat_cpu(f"/proc/{pid}/task/{tid}/stat")
         except FileNotFoundError:
-            continue
-        fields = st.rsplit(")", 1)[1].split()
-        out[tid] = (st[st.index("(") + 1:st.rindex(")")], (int(fields[11]) + int(fields[12])) / tick)
+            continue  # the thread ended
     return out
 
 

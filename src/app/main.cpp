@@ -97,13 +97,14 @@ int main(int argc, char** argv) {
     return bulwark::app::bad_usage;
   }
 
-  // Nothing on the per-record path throws; what can (allocation, the standard
-  // library at start-up) ends the run as a runtime failure with its reason.
   // The commands that run librdkafka clients (or its embedded cluster) keep
   // freed buffers mapped instead of trimming them per batch
   // (core/allocator.hpp); `scan` and the tools keep glibc's defaults.
   if (run_cmd->parsed() || demo_cmd->parsed() || broker_cmd->parsed())
     (void)bulwark::core::tune_allocator();
+
+  // Nothing on the per-record path throws; what can (allocation, the standard
+  // library at start-up) ends the run as a runtime failure with its reason.
   try {
     if (scan_cmd->parsed()) return bulwark::app::scan_command(scan);
     if (run_cmd->parsed()) return bulwark::app::run_command(run);

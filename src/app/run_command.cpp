@@ -1206,7 +1206,8 @@ void worker::relay(const kafka::message& m, const kafka::topic_partition& tp,
   o.topic = route.sanitized;
   o.partition = route.sanitized_partitions > 0 ? m.partition() % route.sanitized_partitions : -1;
   s_.counters_.sanitized.fetch_add(1, std::memory_order_relaxed);
-  auto* token = new delivery_token{tracker, m.offset(), clock::now()};
+  const clock::time_point now = clock::now();
+  auto* token = new delivery_token{tracker, m.offset(), now, now};
   tracker->begin(m.offset(), 1);
   o.token = token;
   if (!produce(*s_.producer_, o)) delete token;

@@ -31,7 +31,7 @@ inline constexpr std::size_t default_allocator_keep_bytes = std::size_t{4} << 20
 /// Applies the tuning unless the environment already sets glibc's malloc
 /// tunables (`GLIBC_TUNABLES` naming `glibc.malloc.trim_threshold` or
 /// `glibc.malloc.mmap_threshold`, or `MALLOC_TRIM_THRESHOLD_` /
-/// `MALLOC_MMAP_THRESHOLD_`), which an operator's choice and wins.
+/// `MALLOC_MMAP_THRESHOLD_`): that is the operator's choice, and it wins.
 allocator_tuning tune_allocator(std::size_t keep_bytes = default_allocator_keep_bytes);
 
 } // namespace bulwark::core

@@ -210,9 +210,11 @@ def check_counts(b, total):
     # consumption to its delivery report; alerts count on top, audit records
     # (not tied to one input record) do not.
     # (observed just after the output counter: scrape until it is in)
-    s = wait_for("record hold observed",
-                 lambda: (lambda now: now if now.get("bulwark_record_hold_seconds_count", 0)
-                          >= total else None)(samples(scraped(b))), 30)
+    def hold_observed():
+        now = samples(scraped(b))
+        return now if now.get("bulwark_record_hold_seconds_count", 0) >= total else None
+
+    s = wait_for("record hold observed", hold_observed, 30)
     held = s["bulwark_record_hold_seconds_count"]
     # Outputs counted by a later scrape: a scrape reads the output counter
     # before the histogram, and deliveries may come in between.
