@@ -49,12 +49,14 @@
 #include "pipeline/rules_reloader.hpp"
 #include "scan/examples.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <functional>
 #include <latch>
@@ -100,6 +102,34 @@ void install_run_stop_handlers() {
 /// How long shutdown may take in all (SPEC §1 says 10 s), and its parts.
 constexpr auto drain_budget = 7s;
 constexpr auto commit_every = 200ms;
+/// At start-up a worker holds its first partitions (paused) until every
+/// worker of the instance has joined the group, at most this long.
+constexpr auto start_hold_limit = 30s;
+
+/// "telemetry:0-3,7;other:1": the partitions of a rebalance, per topic,
+/// consecutive numbers as ranges.
+std::string partition_ranges(std::vector<kafka::topic_partition> parts) {
+  std::sort(parts.begin(), parts.end(), [](const auto& a, const auto& b) {
+    return a.topic != b.topic ? a.topic < b.topic : a.partition < b.partition;
+  });
+  std::string out;
+  for (std::size_t i = 0; i < parts.size();) {
+    if (i == 0 || parts[i].topic != parts[i - 1].topic) {
+      if (!out.empty()) out += ';';
+      out += parts[i].topic + ':';
+    } else {
+      out += ',';
+    }
+    std::size_t j = i;
+    while (j + 1 < parts.size() && parts[j + 1].topic == parts[i].topic &&
+           parts[j + 1].partition == parts[j].partition + 1)
+      ++j;
+    out += std::to_string(parts[i].partition);
+    if (j > i) out += '-' + std::to_string(parts[j].partition);
+    i = j + 1;
+  }
+  return out;
+}
 
 /// Rides with each produced record and comes back in its delivery report.
 struct delivery_token {
@@ -299,6 +329,15 @@ private:
   void commit_moved();
   /// Waits for the outputs of `t` to be delivered, up to `until`.
   void drain(const kafka::partition_tracker& t, clock::time_point until);
+  /// Start-up: while some worker of the instance has not joined the group
+  /// yet, this one's partitions stay paused. A member that joins late starts
+  /// a rebalance that takes them away again, and what was consumed meanwhile
+  /// would be consumed twice where the commit on revoke is refused (the
+  /// embedded cluster refuses commits while the group rebalances). Resumes
+  /// once all have joined, or after start_hold_limit.
+  void hold_for_peers();
+  bool holding_ = false;
+  clock::time_point hold_until_{};
 
   service& s_;
   int id_;
@@ -490,6 +529,13 @@ public:
   std::vector<std::size_t> slot_counts_;
   std::atomic<int> paused_workers_{0};
   std::vector<std::unique_ptr<worker>>* workers_ = nullptr; ///< for scrapes; set during run()
+  /// Workers that have had their first assignment (maybe empty), of
+  /// `worker_count_`. Until all have, none consumes (worker::hold_for_peers).
+  std::atomic<int> joined_workers_{0};
+  int worker_count_ = 0;
+  bool all_workers_joined() const noexcept {
+    return joined_workers_.load(std::memory_order_acquire) >= worker_count_;
+  }
 
   /// Declares the catalogue; false (after printing why) when it is refused.
   bool make_metrics();
@@ -734,7 +780,38 @@ void worker::on_assign(const std::vector<kafka::topic_partition>& parts) {
       slot->owner.store(id_, std::memory_order_release);
     }
   }
-  joined.store(true, std::memory_order_release);
+  const bool first = !joined.exchange(true, std::memory_order_acq_rel);
+  if (first) {
+    s_.joined_workers_.fetch_add(1, std::memory_order_acq_rel);
+    if (!s_.all_workers_joined()) {
+      holding_ = true;
+      hold_until_ = clock::now() + start_hold_limit;
+    }
+  }
+  if (holding_)
+    consumer_->pause_all(); // the whole assignment: parts and what it kept
+  else
+    consumer_->resume(parts); // paused by a hold while this worker had them before
+  log::info("run", "partitions assigned",
+            {{"worker", id_},
+             {"count", static_cast<std::uint64_t>(parts.size())},
+             {"partitions", partition_ranges(parts)},
+             {"held_until_all_workers_join", holding_}});
+}
+
+void worker::hold_for_peers() {
+  const bool all = s_.all_workers_joined();
+  if (!all && clock::now() < hold_until_) return;
+  holding_ = false;
+  consumer_->resume_all();
+  if (all)
+    log::info("run", "every worker joined the group: consuming", {{"worker", id_}});
+  else
+    log::warn("run", "not every worker joined the group in time: consuming anyway",
+              {{"worker", id_},
+               {"joined", s_.joined_workers_.load(std::memory_order_acquire)},
+               {"workers", s_.worker_count_},
+               {"waited_s", static_cast<std::int64_t>(start_hold_limit.count())}});
 }
 
 partition_slot* worker::slot_for(const kafka::topic_partition& tp) const {
@@ -751,6 +828,11 @@ void worker::drain(const kafka::partition_tracker& t, clock::time_point until) {
 }
 
 void worker::on_revoke(const std::vector<kafka::topic_partition>& parts) {
+  if (!parts.empty())
+    log::info("run", "partitions revoked",
+              {{"worker", id_},
+               {"count", static_cast<std::uint64_t>(parts.size())},
+               {"partitions", partition_ranges(parts)}});
   // Served by a poll that was gathering a batch: its records were consumed
   // from these partitions too, so they are handled before anything is drained.
   handle_batch();
@@ -811,6 +893,10 @@ void worker::on_commit_failed(const std::vector<kafka::partition_offset>& refuse
 
 bool worker::produce(kafka::producer& p, const kafka::outgoing& o) {
   bool paused = false;
+  const auto unpause = [this] {
+    if (!holding_) consumer_->resume_all(); // a start-up hold outlasts the backpressure
+    s_.paused_workers_.fetch_sub(1, std::memory_order_relaxed);
+  };
   auto stop_deadline = clock::time_point::max();
   for (;;) {
     kafka::error why;
@@ -843,18 +929,12 @@ bool worker::produce(kafka::producer& p, const kafka::outgoing& o) {
     if (s_.stopping()) {
       if (stop_deadline == clock::time_point::max()) stop_deadline = clock::now() + drain_budget;
       if (clock::now() > stop_deadline || s_.fatal_.load()) {
-        if (paused) {
-          consumer_->resume_all();
-          s_.paused_workers_.fetch_sub(1, std::memory_order_relaxed);
-        }
+        if (paused) unpause();
         return false;
       }
     }
   }
-  if (paused) {
-    consumer_->resume_all();
-    s_.paused_workers_.fetch_sub(1, std::memory_order_relaxed);
-  }
+  if (paused) unpause();
   return true;
 }
 
@@ -1254,6 +1334,7 @@ void worker::run_transactional() {
     const auto until = clock::now() + batch_time;
     std::size_t n = 0;
     while (!s_.stopping() && clock::now() < until && n < batch_records) {
+      if (holding_) hold_for_peers();
       if (auto m = consumer_->poll(20ms)) {
         handle(*m);
         ++n;
@@ -1300,6 +1381,7 @@ void worker::run(std::latch& committed) {
   }
   auto next_commit = clock::now() + commit_every;
   while (!s_.stopping()) {
+    if (holding_) hold_for_peers();
     if (auto m = consumer_->poll(50ms)) poll_batch(std::move(*m));
     if (clock::now() >= next_commit) {
       commit_moved();
@@ -2072,8 +2154,15 @@ int service::run() {
   }
 
   const int n = cfg_.opts.effective_workers();
+  worker_count_ = n;
   std::vector<std::unique_ptr<worker>> workers;
+  // A testing hook (docs/kafka.md): every worker after the first starts this
+  // much later, as on a loaded machine, to show the start-up hold.
+  std::chrono::milliseconds stagger{0};
+  if (const char* d = std::getenv("BULWARK_TEST_WORKER_STAGGER_MS"); d != nullptr)
+    stagger = std::chrono::milliseconds(std::strtol(d, nullptr, 10));
   for (int i = 0; i < n; ++i) {
+    if (i > 0 && stagger.count() > 0) std::this_thread::sleep_for(stagger);
     workers.push_back(std::make_unique<worker>(*this, i));
     std::string why;
     if (!workers.back()->start(why)) {

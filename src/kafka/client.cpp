@@ -534,6 +534,14 @@ void consumer::resume_all() {
   rd_kafka_resume_partitions(rk_.get(), list);
 }
 
+void consumer::resume(const std::vector<topic_partition>& partitions) {
+  if (partitions.empty()) return;
+  list_ptr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  for (const auto& tp : partitions)
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
+  rd_kafka_resume_partitions(rk_.get(), list.get());
+}
+
 std::vector<topic_partition> consumer::assignment() const {
   rd_kafka_topic_partition_list_t* list = nullptr;
   if (rd_kafka_assignment(rk_.get(), &list) != RD_KAFKA_RESP_ERR_NO_ERROR) return {};

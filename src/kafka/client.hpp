@@ -206,6 +206,10 @@ public:
   /// Stops / restarts fetching for every assigned partition (backpressure).
   void pause_all();
   void resume_all();
+  /// Restarts fetching for `partitions` (no effect on one that is not
+  /// paused). librdkafka keeps a partition's pause across a revoke and a
+  /// later assignment, so a handler resumes what it did not mean to keep paused.
+  void resume(const std::vector<topic_partition>& partitions);
   std::vector<topic_partition> assignment() const;
   /// Moves the fetch positions of `partitions` back to their committed offsets
   /// (after an aborted transaction).

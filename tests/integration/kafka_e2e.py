@@ -13,7 +13,8 @@ scenarios: e2e (100k events, malformed records), rebalance (a second instance
 stops mid-stream), kill9 (kill -9 mid-stream, restart), broker-down (a broker
 down for 5 s, produce errors injected), eos (exactly-once), interop (kcat and
 kafkajs), slow-broker (bounded memory while the output broker is slow),
-commit-refused (commits refused as the input goes quiet, then kill -9).
+commit-refused (commits refused as the input goes quiet, then kill -9), late-join
+(one worker of an instance joins the group after the others have partitions).
 """
 import argparse
 import json
@@ -61,10 +62,11 @@ class Broker:
 
 
 class Instance:
-    def __init__(self, bulwark, config, log):
+    def __init__(self, bulwark, config, log, env=None):
         self.log = open(log, "w")
         self.proc = subprocess.Popen([bulwark, "run", "-c", config], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT,
+                                     env={**os.environ, **env} if env else None)
 
     def stop(self, sig=signal.SIGTERM, timeout=15):
         self.proc.send_signal(sig)
@@ -169,6 +171,13 @@ def collect(tool, bootstrap, expected, timeout=240):
     dlq = consume(tool, bootstrap, "bulwark.dlq", 0, 30)
     quarantine = consume(tool, bootstrap, "bulwark.quarantine", 0, 30)
     return sanitized, dlq, quarantine
+
+
+def exited_cleanly(rc):
+    """True for exit code 0 (after SIGTERM); otherwise says so."""
+    if rc != 0:
+        print(f"FAIL: bulwark run exited {rc} on SIGTERM")
+    return rc == 0
 
 
 def find_leaks(blob, canaries):
@@ -289,10 +298,7 @@ def scenario_e2e(a, tmp):
             if not {"topic", "partition", "offset", "reason", "raw"} <= body.keys():
                 print(f"FAIL: DLQ record lacks fields: {sorted(body.keys())}")
                 ok = False
-        if rc != 0:
-            print(f"FAIL: bulwark run exited {rc} on SIGTERM")
-            ok = False
-        return ok
+        return exited_cleanly(rc) and ok
     finally:
         broker.stop()
 
@@ -362,6 +368,51 @@ def scenario_restart(a, tmp, how):
         ok, dups = check_outputs(sanitized, dlq, quarantine, len(lines), canaries, True)
         print(f"{how}: duplicates from the uncommitted tail: {dups}")
         return ok
+    finally:
+        broker.stop()
+
+
+def scenario_late_join(a, tmp):
+    """One worker of an instance joins the group after the group has formed
+    without it (on a loaded machine its JoinGroup can miss the group's
+    initial delay, 3 s): the others hold their partitions, paused, until it
+    has joined, so the rebalance its arrival starts takes nothing they have
+    consumed. The embedded cluster refuses commits while a group rebalances,
+    so every record consumed before that rebalance would be consumed again
+    (an earlier CI run lost a third of a run that way). The input is there
+    before the instance starts, so a worker that did not hold would consume
+    at once."""
+    broker = Broker(a.bulwark)
+    try:
+        lines, canaries = make_events(a.gen, 40000, 14)
+        produce(a.tool, broker.bootstrap, lines)
+        cfg = write_config(tmp, broker.bootstrap)
+        log_path = os.path.join(tmp, "run.log")
+        inst = Instance(a.bulwark, cfg, log_path, env={"BULWARK_TEST_WORKER_STAGGER_MS": "4500"})
+        sanitized, dlq, quarantine = collect(a.tool, broker.bootstrap, len(lines))
+        rc = inst.stop()
+        ok, _ = check_outputs(sanitized, dlq, quarantine, len(lines), canaries, False)
+        with open(log_path) as f:
+            records = log_records(f.read())
+        assigned = [r for r in records if r.get("msg") == "partitions assigned"]
+        held = [r for r in assigned if r.get("held_until_all_workers_join")]
+        released = [r for r in records if r.get("msg") == "every worker joined the group: consuming"]
+        print(f"assignments: {[(r.get('worker'), r.get('partitions'), r.get('held_until_all_workers_join')) for r in assigned]}")
+        # The group formed without the late worker: the first assignment is
+        # the whole topic, held, and the late worker's arrival revokes it.
+        revoked = [r for r in records if r.get("msg") == "partitions revoked"]
+        if (not assigned or assigned[0].get("count") != 32 or
+                assigned[0].get("partitions") != "telemetry:0-31" or not held or not released):
+            print(f"FAIL: expected a held first assignment of all 32 partitions and its release: "
+                  f"held={len(held)} released={len(released)}")
+            ok = False
+        elif len(revoked) < 3:  # the early one's first, then both at the end
+            print(f"FAIL: the late worker's arrival revoked nothing: {len(revoked)} revocations")
+            ok = False
+        if any(r.get("msg", "").startswith("not every worker joined") for r in records):
+            print("FAIL: the hold ran out before the late worker joined")
+            ok = False
+        return exited_cleanly(rc) and ok
     finally:
         broker.stop()
 
@@ -657,7 +708,7 @@ def main():
     ap.add_argument("--tool", required=True)
     ap.add_argument("--gen", required=True)
     ap.add_argument("scenario", choices=["e2e", "rebalance", "kill9", "eos", "broker-down", "interop",
-                                             "slow-broker", "commit-refused"])
+                                             "slow-broker", "commit-refused", "late-join"])
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if a.scenario == "e2e":
@@ -670,14 +721,23 @@ def main():
             ok = scenario_slow(a, tmp)
         elif a.scenario == "commit-refused":
             ok = scenario_commit_refused(a, tmp)
+        elif a.scenario == "late-join":
+            ok = scenario_late_join(a, tmp)
         else:
             ok = scenario_restart(a, tmp, a.scenario)
         if not ok:
             for name in sorted(os.listdir(tmp)):
                 if name.endswith(".log"):
                     with open(os.path.join(tmp, name)) as f:
-                        tail = [l for l in f.read().splitlines() if not l.startswith("%")][-8:]
-                    print(f"--- {name}\n" + "\n".join(tail))
+                        text = f.read()
+                    # What explains a failure: rebalances, warnings and
+                    # errors (bulwark's and librdkafka's), then the tail.
+                    notable = [l for l in text.splitlines() if l.startswith("{") and (
+                        '"level":"warn"' in l or '"level":"error"' in l or
+                        '"msg":"partitions ' in l or '"msg":"every worker' in l)]
+                    tail = [l for l in text.splitlines() if not l.startswith("%")][-8:]
+                    print(f"--- {name}: warnings, errors, rebalances\n" + "\n".join(notable[-60:]))
+                    print(f"--- {name}: last lines\n" + "\n".join(tail))
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 
