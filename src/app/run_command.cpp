@@ -368,10 +368,11 @@ private:
   /// Counts what one record produced: verdict, dead letter or quarantine reason.
   void count_record(verdict v, std::string_view reason, const pipeline::stage_decision& d);
 
+  /// Set once the group gave this worker its first assignment (maybe empty).
+  bool joined_ = false;
+
 public:
   const kafka::consumer* consumer() const noexcept { return consumer_ ? &*consumer_ : nullptr; }
-  /// Set once the group gave this worker its first assignment (maybe empty).
-  std::atomic<bool> joined{false};
 };
 
 /// This instance's member of group `<group_id>.fold` (kafka.fold_topic,
@@ -780,8 +781,8 @@ void worker::on_assign(const std::vector<kafka::topic_partition>& parts) {
       slot->owner.store(id_, std::memory_order_release);
     }
   }
-  const bool first = !joined.exchange(true, std::memory_order_acq_rel);
-  if (first) {
+  if (!joined_) {
+    joined_ = true;
     s_.joined_workers_.fetch_add(1, std::memory_order_acq_rel);
     if (!s_.all_workers_joined()) {
       holding_ = true;
@@ -1965,12 +1966,10 @@ service::held_lag(const std::function<void(std::size_t, std::size_t, std::int64_
 http::readiness service::readiness() const {
   if (stopping()) return {false, "stopping"};
   if (workers_ == nullptr) return {false, "starting"};
-  std::size_t joined = 0;
-  for (const auto& w : *workers_)
-    joined += w->joined.load(std::memory_order_acquire) ? 1 : 0;
-  if (joined < workers_->size())
-    return {false, "waiting for partition assignment (" + std::to_string(joined) + " of " +
-                       std::to_string(workers_->size()) + " workers assigned)"};
+  if (!all_workers_joined())
+    return {false, "waiting for partition assignment (" +
+                       std::to_string(joined_workers_.load(std::memory_order_acquire)) + " of " +
+                       std::to_string(worker_count_) + " workers assigned)"};
   const std::int64_t lag = held_lag({});
   if (lag > ready_max_lag)
     return {false, "consumer lag " + std::to_string(lag) + " above " +

@@ -68,6 +68,13 @@ std::vector<topic_partition> to_vector(const rd_kafka_topic_partition_list_t* li
   return out;
 }
 
+list_ptr to_list(const std::vector<topic_partition>& partitions) {
+  list_ptr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  for (const auto& tp : partitions)
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
+  return list;
+}
+
 } // namespace
 
 void client_deleter::operator()(rd_kafka_s* rk) const noexcept {
@@ -536,10 +543,7 @@ void consumer::resume_all() {
 
 void consumer::resume(const std::vector<topic_partition>& partitions) {
   if (partitions.empty()) return;
-  list_ptr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
-  for (const auto& tp : partitions)
-    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
-  rd_kafka_resume_partitions(rk_.get(), list.get());
+  rd_kafka_resume_partitions(rk_.get(), to_list(partitions).get());
 }
 
 std::vector<topic_partition> consumer::assignment() const {
@@ -552,9 +556,7 @@ std::vector<topic_partition> consumer::assignment() const {
 std::optional<error> consumer::seek_to_committed(const std::vector<topic_partition>& partitions,
                                                  std::chrono::milliseconds wait) {
   if (partitions.empty()) return std::nullopt;
-  list_ptr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
-  for (const auto& tp : partitions)
-    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
+  const list_ptr list = to_list(partitions);
   if (const rd_kafka_resp_err_t code =
           rd_kafka_committed(rk_.get(), list.get(), static_cast<int>(wait.count()));
       code != RD_KAFKA_RESP_ERR_NO_ERROR)

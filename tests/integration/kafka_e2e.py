@@ -379,7 +379,7 @@ def scenario_late_join(a, tmp):
     has joined, so the rebalance its arrival starts takes nothing they have
     consumed. The embedded cluster refuses commits while a group rebalances,
     so every record consumed before that rebalance would be consumed again
-    (an earlier CI run lost a third of a run that way). The input is there
+    (an earlier CI run wrote a third of a run twice that way). The input is there
     before the instance starts, so a worker that did not hold would consume
     at once."""
     broker = Broker(a.bulwark)
